@@ -1,0 +1,179 @@
+"""Safe-mode JSON-LD expansion and RDFC-1.0 canonicalization with a work limit (CTX-10, SIG-4, SIG-12)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from cachetools import LRUCache
+from pyld.canon import URDNA2015
+from pyld.context_resolver import ContextResolver
+from pyld.jsonld import JsonLdError, JsonLdProcessor
+
+from badgeserver.errors import CanonicalizationError, DataLossError, WorkLimitExceeded
+from badgeserver.ld.loader import StaticLoader
+
+# Work units (n-degree hashing calls plus permutations tried) allowed per canonicalization:
+# a fixed allowance plus a few per blank node. Ordinary credentials spend almost none;
+# a small graph of indistinguishable blank nodes (a clique, a grid) needs millions.
+WORK_BASE = 1000
+WORK_PER_BLANK_NODE = 4
+
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*:[^\s]*$")
+
+
+class _BoundedURDNA2015(URDNA2015):
+    """URDNA2015 that stops once its blank-node hashing work passes a budget."""
+
+    def __init__(self, base: int, per_node: int) -> None:
+        super().__init__()
+        self.work = 0
+        self.base = base
+        self.per_node = per_node
+        self.limit = base
+
+    def main(self, dataset: Any, options: Any) -> Any:
+        blank_nodes = {
+            component["value"]
+            for triples in dataset.values()
+            for triple in triples
+            for key, component in triple.items()
+            if key != "predicate" and component.get("type") == "blank node"
+        }
+        self.limit = self.base + self.per_node * len(blank_nodes)
+        return super().main(dataset, options)
+
+    def _spend(self, units: int = 1) -> None:
+        self.work += units
+        if self.work > self.limit:
+            raise WorkLimitExceeded(
+                "The document's blank nodes are too many alike to canonicalize within the "
+                f"work limit ({self.limit} steps); it was rejected."
+            )
+
+    def hash_n_degree_quads(self, id_: str, issuer: Any) -> Any:
+        self._spend()
+        return super().hash_n_degree_quads(id_, issuer)
+
+    def create_hash_to_related(self, id_: str, issuer: Any) -> Any:
+        self._spend()
+        return super().create_hash_to_related(id_, issuer)
+
+
+def _raise_dropped(term: str | None) -> None:
+    raise DataLossError(
+        f"The term {term!r} is not defined by the document's contexts, so it would be "
+        "dropped (JSON-LD safe mode)."
+    )
+
+
+def _check_iris(node: Any, path: str = "") -> None:
+    """Raise DataLossError for any relative IRI left in expanded JSON-LD (CTX-10)."""
+    if isinstance(node, list):
+        for item in node:
+            _check_iris(item, path)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "@id":
+            _require_absolute(value, "identifier")
+        elif key == "@type":
+            # In a value object @type is a datatype; in a node object the node's types.
+            for item in value if isinstance(value, list) else [value]:
+                if item != "@json":
+                    _require_absolute(item, "type")
+        elif key in ("@value", "@language", "@direction", "@index"):
+            continue
+        else:
+            _check_iris(value, key)
+
+
+def _require_absolute(value: Any, what: str) -> None:
+    if not isinstance(value, str):
+        return
+    if value.startswith("_:") or _ABSOLUTE_IRI.match(value):
+        return
+    raise DataLossError(
+        f"The {what} {value!r} is not defined by the document's contexts and is not an "
+        "absolute IRI, so it would be dropped (JSON-LD safe mode)."
+    )
+
+
+class Canonicalizer:
+    """Expands and canonicalizes JSON-LD against pinned contexts only, refusing data loss."""
+
+    def __init__(
+        self,
+        loader: StaticLoader | None = None,
+        *,
+        work_base: int = WORK_BASE,
+        work_per_blank_node: int = WORK_PER_BLANK_NODE,
+    ) -> None:
+        """Use `loader` (default: the production pins) and the given work budget."""
+        self.loader = loader or StaticLoader()
+        self.work_base = work_base
+        self.work_per_blank_node = work_per_blank_node
+        # Processed contexts are cached per canonicalizer, keyed by URL; the loader is static.
+        self._context_cache: LRUCache[str, Any] = LRUCache(maxsize=64)
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "documentLoader": self.loader,
+            "contextResolver": ContextResolver(self._context_cache, self.loader),
+            "base": "",
+            "processingMode": "json-ld-1.1",
+            "extractAllScripts": False,
+        }
+
+    def expand(self, document: dict[str, Any]) -> list[Any]:
+        """Expand `document` in safe mode: an undefined term or relative IRI raises DataLossError."""
+        processor = JsonLdProcessor(on_property_dropped=_raise_dropped)
+        try:
+            expanded = processor.expand(document, self._options())
+        except DataLossError:
+            raise
+        except JsonLdError as exc:
+            raise CanonicalizationError(_describe(exc)) from exc
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+            raise CanonicalizationError(f"The document is not valid JSON-LD ({exc}).") from exc
+        _check_iris(expanded)
+        return list(expanded)
+
+    def canonicalize(self, document: dict[str, Any]) -> str:
+        """Return the RDFC-1.0 (URDNA2015) canonical N-Quads of `document` (SIG-4)."""
+        expanded = self.expand(document)
+        processor = JsonLdProcessor(on_property_dropped=_raise_dropped)
+        options = self._options()
+        try:
+            dataset = processor.to_rdf(expanded, options)
+        except JsonLdError as exc:
+            raise CanonicalizationError(_describe(exc)) from exc
+        normalizer = _BoundedURDNA2015(self.work_base, self.work_per_blank_node)
+        result = normalizer.main(dataset, {"format": "application/n-quads"})
+        return str(result)
+
+
+def _describe(exc: JsonLdError) -> str:
+    """One sentence for a pyld error, naming the innermost cause."""
+    inner: BaseException = exc
+    while inner.__cause__ is not None:
+        inner = inner.__cause__
+    if isinstance(inner, CanonicalizationError):
+        return inner.message
+    message = getattr(inner, "message", None) or str(inner).splitlines()[0]
+    return f"JSON-LD processing failed: {message}"
+
+
+def iter_contexts(document: Any) -> Iterator[Any]:
+    """Yield every @context value that appears anywhere in a JSON document."""
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if key == "@context":
+                yield value
+            else:
+                yield from iter_contexts(value)
+    elif isinstance(document, list):
+        for item in document:
+            yield from iter_contexts(item)
