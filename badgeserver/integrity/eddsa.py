@@ -28,9 +28,7 @@ ED25519_SIGNATURE_2020 = "Ed25519Signature2020"
 ASSERTION_METHOD = "assertionMethod"
 
 # XML Schema dateTimeStamp: a date-time with a mandatory zone (SIG-2, SIG-5).
-_DATE_TIME_STAMP = re.compile(
-    r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
-)
+_DATE_TIME_STAMP = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -69,9 +67,7 @@ def proof_configuration(
     if suite not in (EDDSA_RDFC_2022, ED25519_SIGNATURE_2020):
         raise ProofError(f"The proof suite {suite!r} is not eddsa-rdfc-2022.")
     created = options.get("created")
-    if created is not None and (
-        not isinstance(created, str) or not _DATE_TIME_STAMP.match(created)
-    ):
+    if created is not None and (not isinstance(created, str) or not _DATE_TIME_STAMP.match(created)):
         raise ProofError("The proof's created value is not a date-time with a time zone.")
     if "@context" in options:
         # The proof's own @context, when present, must be a prefix of the document's.
@@ -167,22 +163,32 @@ def verify_proof(
 ) -> ProofCheck:
     """SIG-8: verify one proof of `document` with a raw Ed25519 public key; never raises for bad data."""
     if not is_supported(proof):
-        return ProofCheck(False, "unsupported_cryptosuite", f"The proof suite {suite_of(proof)!r} is not supported.")
+        return ProofCheck(
+            False, "unsupported_cryptosuite", f"The proof suite {suite_of(proof)!r} is not supported."
+        )
     if proof.get("proofPurpose") != expected_purpose:
         return ProofCheck(False, "wrong_proof_purpose", f"The proof's purpose is not {expected_purpose}.")
     try:
         signature = decode_base58btc(proof.get("proofValue", ""))
     except KeyMaterialError:
-        return ProofCheck(False, "malformed_proof_value", "The proofValue is not a base58btc multibase value.")
+        return ProofCheck(
+            False, "malformed_proof_value", "The proofValue is not a base58btc multibase value."
+        )
     if len(signature) != 64:
-        return ProofCheck(False, "malformed_proof_value", "The proofValue is not a 64-byte Ed25519 signature.")
+        return ProofCheck(
+            False, "malformed_proof_value", "The proofValue is not a 64-byte Ed25519 signature."
+        )
     try:
         canonical_doc = transform(document, canonicalizer)
         canonical_config = proof_configuration(proof, document, canonicalizer)
     except ProofError as exc:
         return ProofCheck(False, "malformed_proof", exc.message)
     if not verify_hash(hash_data(canonical_config, canonical_doc), signature, public_key):
-        return ProofCheck(False, "invalid_signature", "The credential was changed after it was signed, or signed with another key.")
+        return ProofCheck(
+            False,
+            "invalid_signature",
+            "The credential was changed after it was signed, or signed with another key.",
+        )
     return ProofCheck(True, "valid_signature", "The signature is valid.")
 
 

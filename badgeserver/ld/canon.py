@@ -122,7 +122,9 @@ class Canonicalizer:
         return {
             "documentLoader": self.loader,
             "contextResolver": ContextResolver(self._context_cache, self.loader),
-            "base": "",
+            # CTX-10: no base IRI. pyld resolves an empty base against http://example.org/base/,
+            # which would turn a relative IRI into an absolute one instead of refusing it.
+            "base": None,
             "processingMode": "json-ld-1.1",
             "extractAllScripts": False,
         }
@@ -162,7 +164,11 @@ def _describe(exc: JsonLdError) -> str:
         inner = inner.__cause__
     if isinstance(inner, CanonicalizationError):
         return inner.message
-    message = getattr(inner, "message", None) or str(inner).splitlines()[0]
+    message = getattr(inner, "message", None)
+    if not message and isinstance(inner, JsonLdError) and inner.args:
+        # JsonLdError.__str__ prints the args tuple; its first argument is the sentence.
+        message = str(inner.args[0])
+    message = message or str(inner).splitlines()[0]
     return f"JSON-LD processing failed: {message}"
 
 
