@@ -1,0 +1,179 @@
+"""The ordered verification pipeline (ob3-requirements §4): input to report, never raising for bad data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from badgeserver import did
+from badgeserver.errors import InputError
+from badgeserver.fetch import Fetcher
+from badgeserver.ld.canon import Canonicalizer
+from badgeserver.verify import checks, inputs
+from badgeserver.verify import report as r
+from badgeserver.verify.proofs import KeyResolver, Outcome, as_list, check_proofs, issuer_id
+from badgeserver.verify.status import FetchJson, check_entry
+
+
+class Verifier:
+    """Verifies credentials with injected key resolution, fetching and clock."""
+
+    def __init__(
+        self,
+        *,
+        canonicalizer: Canonicalizer | None = None,
+        fetch_json: FetchJson | None = None,
+        resolve_key: KeyResolver | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Use the given collaborators; by default pinned contexts, the guarded fetcher and UTC now."""
+        self.canonicalizer = canonicalizer or Canonicalizer()
+        self.fetch_json: FetchJson = fetch_json or Fetcher().get_json
+        self.resolve_key: KeyResolver = resolve_key or (
+            lambda url: did.resolve_verification_method(url, fetch_json=self.fetch_json)
+        )
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def verify_bytes(self, data: bytes, *, recipient: str | None = None) -> r.Report:
+        """Verify a file's bytes: a baked PNG or SVG, credential JSON, or a JWT."""
+        try:
+            parsed = inputs.read_bytes(data)
+        except InputError as exc:
+            return self._unparsed(_guess_kind(data), exc)
+        return self.verify_parsed(parsed, recipient=recipient)
+
+    def verify_text(self, text: str, *, recipient: str | None = None) -> r.Report:
+        """Verify pasted credential JSON or a JWT."""
+        try:
+            parsed = inputs.read_text(text)
+        except InputError as exc:
+            return self._unparsed("json", exc)
+        return self.verify_parsed(parsed, recipient=recipient)
+
+    def verify_parsed(self, parsed: inputs.ParsedInput, *, recipient: str | None = None) -> r.Report:
+        """Verify a credential already read from its input."""
+        return self.verify_credential(
+            parsed.credential,
+            input_kind=parsed.kind,
+            proof_format=parsed.proof_format,
+            recipient=recipient,
+        )
+
+    def _unparsed(self, kind: str, exc: InputError) -> r.Report:
+        report = r.Report(checked_at=_stamp(self.clock()), input_kind=kind)
+        report.add(r.INPUT_PARSE, r.FAILED, exc.code, exc.message)
+        for check_id in r.CHECK_ORDER[1:]:
+            report.add(check_id, r.SKIPPED, "not_checked", "Not checked: the input could not be read.")
+        return report
+
+    def verify_credential(
+        self,
+        credential: dict[str, Any],
+        *,
+        input_kind: str = "json",
+        proof_format: str = "embedded",
+        recipient: str | None = None,
+    ) -> r.Report:
+        """Run every check in order on a credential object and return the report."""
+        now = self.clock()
+        report = r.Report(checked_at=_stamp(now), input_kind=input_kind)
+        report.credential = summarize(credential)
+        report.add(r.INPUT_PARSE, r.PASSED, "parsed", f"The {input_kind.upper()} input holds a credential.")
+        _record(report, r.CONTEXT, checks.context(credential, self.canonicalizer))
+        _record(report, r.TYPE, checks.credential_type(credential))
+        _record(report, r.SCHEMA, checks.schema_valid(credential))
+        _record(report, r.SUBJECT, checks.subject_identified(credential))
+        if proof_format == "jwt":
+            self._jwt_unsupported(report)
+        else:
+            _record(report, r.PROOF_PRESENT, checks.proof_present(credential))
+            proof = check_proofs(credential, resolve_key=self.resolve_key, canonicalizer=self.canonicalizer)
+            _record(report, r.PROOF_KEY, proof.key)
+            _record(report, r.PROOF_CONTROLLER, proof.controller)
+            _record(report, r.PROOF_SIGNATURE, proof.signature)
+        _record(report, r.NOT_BEFORE, checks.not_before(credential, now))
+        _record(report, r.EXPIRY, checks.expiry(credential, now))
+        self._status(report, credential)
+        _record(report, r.RECIPIENT, checks.recipient(credential, recipient))
+        _record(report, r.ENDORSEMENTS, _endorsements(credential))
+        return report
+
+    def _jwt_unsupported(self, report: r.Report) -> None:
+        report.add(r.PROOF_PRESENT, r.PASSED, "jwt", "The credential is secured as a VC-JWT.")
+        message = "VC-JWT proofs are not checked by badgeserver; only Data Integrity proofs are."
+        report.add(r.PROOF_KEY, r.SKIPPED, "not_checked", message)
+        report.add(r.PROOF_CONTROLLER, r.SKIPPED, "not_checked", message)
+        report.add(r.PROOF_SIGNATURE, r.ERROR, "unsupported_proof_format", message)
+
+    def _status(self, report: r.Report, credential: dict[str, Any]) -> None:
+        entries = as_list(credential.get("credentialStatus"))
+        if not entries:
+            report.add(r.STATUS, r.PASSED, "no_status", "The issuer publishes no status for this credential.")
+            return
+        if report.status_of(r.PROOF_SIGNATURE) != r.PASSED:
+            report.add(r.STATUS, r.SKIPPED, "not_checked", "Not checked: the signature did not verify.")
+            return
+        for entry in entries:  # STAT-6: each entry is checked
+            _record(
+                report,
+                r.STATUS,
+                check_entry(
+                    entry,
+                    fetch_json=self.fetch_json,
+                    resolve_key=self.resolve_key,
+                    canonicalizer=self.canonicalizer,
+                ),
+            )
+
+
+def _record(report: r.Report, check_id: str, outcome: Outcome) -> None:
+    report.add(check_id, outcome.status, outcome.code, outcome.message)
+
+
+def _endorsements(credential: dict[str, Any]) -> Outcome:
+    subject = credential.get("credentialSubject")
+    achievement = subject.get("achievement") if isinstance(subject, dict) else None
+    holders = [credential, credential.get("issuer"), achievement]
+    found = sum(
+        len(as_list(h.get("endorsement"))) + len(as_list(h.get("endorsementJwt")))
+        for h in holders
+        if isinstance(h, dict)
+    )
+    if not found:
+        return Outcome(r.SKIPPED, "no_endorsements", "The credential carries no endorsements.")
+    return Outcome(
+        r.WARNING,
+        "endorsements_not_checked",
+        f"The credential carries {found} endorsement(s) that badgeserver does not check.",
+    )
+
+
+def summarize(credential: dict[str, Any]) -> dict[str, Any]:
+    """The few facts a report shows about the credential it checked."""
+    issuer = credential.get("issuer")
+    subject = credential.get("credentialSubject")
+    achievement = subject.get("achievement") if isinstance(subject, dict) else None
+    return {
+        "id": credential.get("id"),
+        "name": credential.get("name"),
+        "issuer": {
+            "id": issuer_id(credential),
+            "name": issuer.get("name") if isinstance(issuer, dict) else None,
+        },
+        "achievement": achievement.get("name") if isinstance(achievement, dict) else None,
+        "validFrom": credential.get("validFrom", credential.get("issuanceDate")),
+        "validUntil": credential.get("validUntil", credential.get("expirationDate")),
+    }
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _guess_kind(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if b"<svg" in data[:4096]:
+        return "svg"
+    return "json"
