@@ -1,0 +1,288 @@
+"""The badgeserver command line: keys, issue, bake, extract, verify. Effects live here, not in the core."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from badgeserver import __version__, bakery, did, keys
+from badgeserver.errors import BadgeServerError, FetchError, InputError
+from badgeserver.fetch import Fetcher
+from badgeserver.issuer.build import Award, IssuerProfile, Recipient, build_credential
+from badgeserver.issuer.sign import sign_credential
+from badgeserver.ld.canon import Canonicalizer
+from badgeserver.verify import inputs
+from badgeserver.verify.pipeline import Verifier
+from badgeserver.verify.report import Report
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_VERIFIED = 0
+EXIT_NOT_VERIFIED = 1
+EXIT_UNUSABLE = 2
+SYMBOLS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "warning": "WARN", "skipped": "SKIP"}
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"badgeserver: {message}", err=True)
+    sys.exit(EXIT_UNUSABLE)
+
+
+def one_sentence_errors(func: F) -> F:
+    """Turn badgeserver and file errors into one sentence on stderr and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BadgeServerError as exc:
+            _fail(exc.message)
+        except OSError as exc:
+            name = f" {exc.filename}" if exc.filename else ""
+            _fail(f"cannot use the file{name}: {exc.strerror or exc}.")
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _read_file(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read(bakery.MAX_IMAGE_BYTES + 1)
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"There is no file {path}.")
+    if file.stat().st_size > bakery.MAX_IMAGE_BYTES:
+        raise InputError(f"The file {path} is larger than badgeserver accepts.")
+    return file.read_bytes()
+
+
+def _write_file(path: str, data: bytes) -> None:
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        return
+    Path(path).write_bytes(data)
+
+
+def _keystore(keys_dir: str | None) -> keys.KeyStore:
+    return keys.KeyStore(Path(keys_dir) if keys_dir else keys.default_keys_dir())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="badgeserver")
+def main() -> None:
+    """Issue, bake and verify Open Badges 3.0 credentials."""
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """Manage the Ed25519 signing keys in the keys folder."""
+
+
+keys_dir_option = click.option(
+    "--keys-dir", envvar="KEYS_DIR", default=None, help="Key folder (default: ./keys or KEYS_DIR)."
+)
+
+
+@keys_group.command("generate")
+@click.argument("name")
+@keys_dir_option
+@one_sentence_errors
+def keys_generate(name: str, keys_dir: str | None) -> None:
+    """Generate a new Ed25519 key NAME (the private file is mode 0600)."""
+    pair = _keystore(keys_dir).generate(name, now=datetime.now(UTC))
+    click.echo(f"Generated key {name}: {pair.public_key_multibase}")
+    click.echo(f"did:key  {did.did_key_from_public_key(pair.public_key_bytes)}")
+
+
+@keys_group.command("list")
+@keys_dir_option
+@one_sentence_errors
+def keys_list(keys_dir: str | None) -> None:
+    """List the keys and their public multibase values."""
+    store = _keystore(keys_dir)
+    for name in store.list():
+        click.echo(f"{name}\t{store.public_info(name)['publicKeyMultibase']}")
+
+
+@keys_group.command("show")
+@click.argument("name")
+@keys_dir_option
+@one_sentence_errors
+def keys_show(name: str, keys_dir: str | None) -> None:
+    """Show the public half of key NAME and its did:key document."""
+    pair = _keystore(keys_dir).load(name)
+    document = did.did_key_document(did.did_key_from_public_key(pair.public_key_bytes))
+    click.echo(json.dumps(document, indent=2))
+
+
+def _load_achievement(path: str) -> dict[str, Any]:
+    achievement = inputs.parse_json(_read_file(path).decode("utf-8", errors="strict"))
+    for field in ("id", "name", "description", "criteria"):
+        if field not in achievement:
+            raise InputError(f"The achievement file {path} has no {field!r}.")
+    achievement.setdefault("type", ["Achievement"])
+    return achievement
+
+
+def _parse_when(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(f"{option} is not an ISO 8601 date-time.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@main.command("issue")
+@click.argument("achievement_file")
+@click.option("--recipient", "email", required=True, help="The earner's email (stored hashed).")
+@click.option("--name", "recipient_name", default=None, help="The earner's name, published.")
+@click.option("--key", "key_name", required=True, help="Name of the signing key in the keys folder.")
+@click.option("--issuer-name", required=True, help="The issuing organization's name.")
+@click.option("--issuer-url", default=None, help="The issuing organization's web site.")
+@click.option("--issuer-id", default=None, help="Issuer DID (default: the key's did:key).")
+@click.option("--id", "credential_id", default=None, help="Credential id (default: a urn:uuid).")
+@click.option("--valid-until", default=None, help="Expiry date-time (ISO 8601).")
+@click.option("-o", "--output", default="-", help="Where to write the signed JSON (default stdout).")
+@keys_dir_option
+@one_sentence_errors
+def issue(
+    achievement_file: str,
+    email: str,
+    recipient_name: str | None,
+    key_name: str,
+    issuer_name: str,
+    issuer_url: str | None,
+    issuer_id: str | None,
+    credential_id: str | None,
+    valid_until: str | None,
+    output: str,
+    keys_dir: str | None,
+) -> None:
+    """Issue a signed OpenBadgeCredential for ACHIEVEMENT_FILE (an OB 3.0 Achievement in JSON)."""
+    if "@" not in email or len(email) > 320:
+        raise InputError(f"{email!r} is not an email address.")
+    achievement = _load_achievement(achievement_file)
+    pair = _keystore(keys_dir).load(key_name)
+    if pair.private_key is None:
+        raise InputError(f"The key {key_name} has no private half and cannot sign.")
+    did_key = did.did_key_from_public_key(pair.public_key_bytes)
+    issuer = issuer_id or did_key
+    verification_method = (
+        f"{did_key}#{pair.public_key_multibase}" if issuer == did_key else f"{issuer}#{pair.key_id}"
+    )
+    now = datetime.now(UTC)
+    unsigned = build_credential(
+        IssuerProfile(id=issuer, name=issuer_name, url=issuer_url),
+        achievement,
+        Recipient(email=email, salt=secrets.token_hex(8), name=recipient_name),
+        Award(
+            credential_id=credential_id or f"urn:uuid:{uuid.uuid4()}",
+            valid_from=now,
+            valid_until=_parse_when(valid_until, "--valid-until"),
+        ),
+    )
+    signed = sign_credential(
+        unsigned,
+        private_key=pair.private_key,
+        verification_method=verification_method,
+        now=now,
+        canonicalizer=Canonicalizer(),
+    )
+    text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
+    _write_file(output, text.encode("utf-8"))
+    if output != "-":
+        click.echo(f"Issued {signed['id']} to {output}", err=True)
+
+
+@main.command("bake")
+@click.argument("credential_file")
+@click.argument("image_file")
+@click.option("-o", "--output", required=True, help="Where to write the baked image.")
+@click.option("--no-replace", is_flag=True, help="Refuse an image that already holds a credential.")
+@one_sentence_errors
+def bake(credential_file: str, image_file: str, output: str, no_replace: bool) -> None:
+    """Bake the credential in CREDENTIAL_FILE into a PNG or SVG IMAGE_FILE."""
+    text = _read_file(credential_file).decode("utf-8-sig")
+    inputs.read_text(text)  # refuse anything that is not credential JSON or a JWT
+    baked = bakery.bake(_read_file(image_file), text.strip(), replace=not no_replace)
+    _write_file(output, baked)
+    click.echo(f"Baked into {output} ({bakery.detect_format(baked).upper()}, {len(baked)} bytes)", err=True)
+
+
+@main.command("extract")
+@click.argument("image_file")
+@click.option("-o", "--output", default="-", help="Where to write the credential (default stdout).")
+@one_sentence_errors
+def extract(image_file: str, output: str) -> None:
+    """Print the credential baked into a PNG or SVG image."""
+    found = bakery.extract(_read_file(image_file))
+    _write_file(output, (found.text + ("\n" if not found.text.endswith("\n") else "")).encode("utf-8"))
+
+
+def _print_report(report: Report) -> None:
+    summary = report.credential or {}
+    if summary:
+        issuer = summary.get("issuer") or {}
+        click.echo(f"Credential  {summary.get('id')}")
+        click.echo(f"Achievement {summary.get('achievement') or summary.get('name')}")
+        click.echo(f"Issuer      {issuer.get('name') or ''} ({issuer.get('id')})")
+        click.echo(f"Valid from  {summary.get('validFrom')}")
+        if summary.get("validUntil"):
+            click.echo(f"Valid until {summary.get('validUntil')}")
+        click.echo("")
+    for check in report.checks:
+        click.echo(f"  {SYMBOLS[check.status]:<5} {check.id:<20} {check.message}")
+    click.echo("")
+    verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
+    click.echo(f"{verdict}: {report.headline()}")
+
+
+@main.command("verify")
+@click.argument("file")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--recipient", default=None, help="Check the credential was issued to this email.")
+@click.option("--offline", is_flag=True, help="Fetch nothing (did:web keys and status lists give errors).")
+@click.option(
+    "--allow-http",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="Also fetch over plain http from this host (a local badgeserver).",
+)
+@one_sentence_errors
+def verify(
+    file: str, as_json: bool, recipient: str | None, offline: bool, allow_http: tuple[str, ...]
+) -> None:
+    """Verify a credential: JSON, a JWT, or a baked PNG or SVG. Exit 0 verified, 1 not, 2 unusable."""
+    data = _read_file(file)
+    fetcher = Fetcher(allow_http_hosts=frozenset(allow_http))
+    verifier = Verifier(fetch_json=_offline_fetch if offline else fetcher.get_json)
+    if allow_http:
+        hosts = frozenset(allow_http)
+        verifier.resolve_key = lambda url: did.resolve_verification_method(
+            url, fetch_json=verifier.fetch_json, http_hosts=hosts
+        )
+    report = verifier.verify_bytes(data, recipient=recipient)
+    unusable = report.status_of("input.parse") == "failed"
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    elif unusable:
+        _fail(report.headline())
+    else:
+        _print_report(report)
+    if unusable:
+        sys.exit(EXIT_UNUSABLE)
+    sys.exit(EXIT_VERIFIED if report.verified else EXIT_NOT_VERIFIED)
+
+
+def _offline_fetch(url: str) -> dict[str, Any]:
+    raise FetchError(f"Could not fetch {url}: badgeserver is running offline.")
