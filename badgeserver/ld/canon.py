@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from cachetools import LRUCache
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
+from pyld.identifier_issuer import IdentifierIssuer
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from badgeserver.errors import CanonicalizationError, DataLossError, WorkLimitExceeded
@@ -19,6 +22,7 @@ from badgeserver.ld.loader import StaticLoader
 # a small graph of indistinguishable blank nodes (a clique, a grid) needs millions.
 WORK_BASE = 1000
 WORK_PER_BLANK_NODE = 4
+RESULT_CACHE_SIZE = 64
 
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+\-.]*:[^\s]*$")
 
@@ -117,6 +121,7 @@ class Canonicalizer:
         self.work_per_blank_node = work_per_blank_node
         # Processed contexts are cached per canonicalizer, keyed by URL; the loader is static.
         self._context_cache: LRUCache[str, Any] = LRUCache(maxsize=64)
+        self._results: LRUCache[bytes, str] = LRUCache(maxsize=RESULT_CACHE_SIZE)
 
     def _options(self) -> dict[str, Any]:
         return {
@@ -145,16 +150,40 @@ class Canonicalizer:
 
     def canonicalize(self, document: dict[str, Any]) -> str:
         """Return the RDFC-1.0 (URDNA2015) canonical N-Quads of `document` (SIG-4)."""
+        # Canonicalization is a pure function of the JSON and the pinned contexts, so a
+        # verifier that checks the contexts and then the signature pays for it once.
+        key = hashlib.sha256(
+            json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        ).digest()
+        cached = self._results.get(key)
+        if cached is not None:
+            return cached
         expanded = self.expand(document)
+        dataset = self._to_rdf(expanded)
+        normalizer = _BoundedURDNA2015(self.work_base, self.work_per_blank_node)
+        result = str(normalizer.main(dataset, {"format": "application/n-quads"}))
+        self._results[key] = result
+        return result
+
+
+    def _to_rdf(self, expanded: list[Any]) -> dict[str, Any]:
+        """The RDF dataset of an already expanded, already checked document.
+
+        This is pyld's to_rdf after its expansion step, so the document is expanded once.
+        """
         processor = JsonLdProcessor(on_property_dropped=_raise_dropped)
-        options = self._options()
+        options = {**self._options(), "produceGeneralizedRdf": False, "rdfDirection": None}
+        issuer = IdentifierIssuer("_:b")
+        node_map: dict[str, Any] = {"@default": {}}
         try:
-            dataset = processor.to_rdf(expanded, options)
+            processor._create_node_map(expanded, node_map, "@default", issuer)
+            dataset = {}
+            for graph_name, graph in sorted(node_map.items()):
+                if graph_name == "@default" or _ABSOLUTE_IRI.match(graph_name) or graph_name.startswith("_:"):
+                    dataset[graph_name] = processor._graph_to_rdf(graph, issuer, options)
         except JsonLdError as exc:
             raise CanonicalizationError(_describe(exc)) from exc
-        normalizer = _BoundedURDNA2015(self.work_base, self.work_per_blank_node)
-        result = normalizer.main(dataset, {"format": "application/n-quads"})
-        return str(result)
+        return dataset
 
 
 def _describe(exc: JsonLdError) -> str:

@@ -41,7 +41,7 @@ def context(credential: dict[str, Any], canonicalizer: Canonicalizer) -> Outcome
                     "checked safely.",
                 )
     try:
-        canonicalizer.expand(credential)
+        canonicalizer.canonicalize({k: v for k, v in credential.items() if k != "proof"})
     except CanonicalizationError as exc:
         return Outcome(FAILED, exc.code, exc.message)
     if vc_version(credential) == 1:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from badgeserver import did
 from badgeserver.did import VerificationMethod
 from badgeserver.errors import BadgeServerError, CanonicalizationError, DidError, FetchError
 from badgeserver.integrity import eddsa
@@ -89,6 +90,10 @@ def _check_one(
         error = Outcome(ERROR, "key_unavailable", f"The signing key could not be fetched: {exc.message}")
         return ProofOutcome(error, _not_checked(), _not_checked())
     except DidError as exc:
+        if exc.code == did.FRAGMENT_KEY_UNPUBLISHED:
+            # The key URL could not be fetched: "could not check", not "invalid".
+            error = Outcome(ERROR, "key_unavailable", exc.message)
+            return ProofOutcome(error, _not_checked(), _not_checked())
         failed = Outcome(FAILED, "key_invalid", exc.message)
         return ProofOutcome(failed, _not_checked(), _not_checked())
     key = Outcome(PASSED, "key_resolved", f"The signing key {vm_url} was found.")
