@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from badgeserver import bitstring
+from badgeserver.errors import InputError
 from badgeserver.issuer.build import date_time_z
 from badgeserver.ld.contexts import VC_V2
 
@@ -23,7 +24,7 @@ def build_status_list(
 ) -> dict[str, Any]:
     """Return the unsigned BitstringStatusListCredential for `bits` (bit 0 = first entry)."""
     if len(bits) * 8 < bitstring.MIN_ENTRIES:
-        raise ValueError("A status list holds at least 131,072 entries.")
+        raise InputError("A status list holds at least 131,072 entries.")
     subject: dict[str, Any] = {
         "id": f"{list_url}#list",
         "type": "BitstringStatusList",
