@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from badgeserver import bitstring, did
 from badgeserver.did import VerificationMethod
-from badgeserver.errors import FetchError
+from badgeserver.errors import FetchError, InputError
 from badgeserver.integrity import multikey
 from badgeserver.issuer.build import (
     AchievementSpec,
@@ -478,7 +478,7 @@ def test_stat6_list_changed_after_signing_is_verification_error(
 
 
 def test_stat4_build_status_list_refuses_a_short_list() -> None:
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(InputError) as raised:
         build_status_list(
             list_url=REVOCATION_LIST,
             issuer_id=ISSUER_DID,
