@@ -1,0 +1,99 @@
+"""Settings: defaults, the instance folder's badgeserver.toml, then BADGESERVER_* variables; read once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from badgeserver.errors import InputError
+
+ENV_PREFIX = "BADGESERVER_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app and the CLI need to know about their deployment."""
+
+    instance_path: Path
+    base_url: str
+    database_url: str
+    keys_dir: Path
+    secret_key: str
+    allow_http_hosts: frozenset[str]
+    status_list_size: int = 131_072
+    max_upload_bytes: int = 8 * 1024 * 1024
+
+    @property
+    def host(self) -> str:
+        """The host (and port) of BASE_URL: badgeserver's own origin."""
+        return urlsplit(self.base_url).netloc
+
+
+def _check_base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise InputError(
+            f"BASE_URL {value!r} is not an http(s) URL of a site (like https://badges.example.org)."
+        )
+    return value.rstrip("/")
+
+
+def _secret(instance: Path) -> str:
+    """A random secret kept in the instance folder, made once."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text("utf-8").strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the settings: defaults < instance/badgeserver.toml < environment < `overrides`."""
+    env = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    instance = Path(
+        overrides.get("instance_path") or env.get(f"{ENV_PREFIX}INSTANCE") or Path.cwd() / "instance"
+    ).resolve()
+    values: dict[str, Any] = {}
+    config_file = instance / "badgeserver.toml"
+    if config_file.is_file():
+        try:
+            values.update(tomllib.loads(config_file.read_text("utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"{config_file} is not valid TOML ({exc}).") from exc
+    for key in ("base_url", "database_url", "keys_dir", "secret_key", "allow_http_hosts"):
+        env_value = env.get(f"{ENV_PREFIX}{key.upper()}")
+        if env_value:
+            values[key] = env_value
+    if "database_url" not in values and env.get("DATABASE_URL"):
+        values["database_url"] = env["DATABASE_URL"]
+    if "keys_dir" not in values and env.get("KEYS_DIR"):
+        values["keys_dir"] = env["KEYS_DIR"]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    base_url = _check_base_url(str(values.get("base_url", "http://localhost:5000")))
+    hosts = values.get("allow_http_hosts", "")
+    if isinstance(hosts, str):
+        hosts = [h.strip() for h in hosts.split(",") if h.strip()]
+    settings = Settings(
+        instance_path=instance,
+        base_url=base_url,
+        database_url=str(values.get("database_url") or f"sqlite:///{instance / 'badgeserver.db'}"),
+        keys_dir=Path(values.get("keys_dir") or Path.cwd() / "keys").resolve(),
+        secret_key=str(values.get("secret_key") or _secret(instance)),
+        allow_http_hosts=frozenset(hosts),
+    )
+    if "status_list_size" in values:
+        settings = replace(settings, status_list_size=int(values["status_list_size"]))
+    return settings

@@ -1,0 +1,1 @@
+"""The microcredential program's rules: catalog, submissions, reviews, earning, issuing."""

@@ -1,0 +1,281 @@
+"""Issue credentials from stored records: keys, status indexes, build, sign, store. One transaction."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from badgeserver import bitstring, keys
+from badgeserver.errors import BadgeServerError
+from badgeserver.issuer import build
+from badgeserver.issuer.sign import sign_credential
+from badgeserver.issuer.status_list import build_status_list
+from badgeserver.ld.canon import Canonicalizer
+from badgeserver.program.urls import Urls
+from badgeserver.store import models as m
+
+REVOCATION = "revocation"
+
+
+class IssuingError(BadgeServerError):
+    """A credential could not be issued (no key, no free status index, ...)."""
+
+    code = "issuing_failed"
+
+
+@dataclass
+class IssuingContext:
+    """The outside world issuing needs, passed in so tests control every effect."""
+
+    urls: Urls
+    keystore: keys.KeyStore
+    canonicalizer: Canonicalizer = field(default_factory=Canonicalizer)
+    status_list_size: int = bitstring.MIN_ENTRIES
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    new_salt: Callable[[], str] = field(default=lambda: secrets.token_hex(8))
+    random_index: Callable[[int], int] = field(default=secrets.randbelow)
+
+
+def issuer_profile(issuer: m.Issuer, urls: Urls) -> build.IssuerProfile:
+    """The issuer as it appears in a credential: its did:web id, name, site and logo."""
+    return build.IssuerProfile(
+        id=urls.issuer_did(issuer.slug),
+        name=issuer.name,
+        url=issuer.url,
+        email=issuer.email,
+        image=urls.image(issuer.image_png_id, "png") if issuer.image_png_id else None,
+    )
+
+
+def verification_method(urls: Urls, issuer_slug: str, key: m.IssuerKey) -> str:
+    """The DID URL of a key in the issuer's did:web document."""
+    return f"{urls.issuer_did(issuer_slug)}#{key.public_key_multibase}"
+
+
+def active_key(
+    session: Session, issuer: m.Issuer, ctx: IssuingContext, now: datetime
+) -> tuple[m.IssuerKey, keys.KeyPair]:
+    """The issuer's newest active key and its private half; one is made if the issuer has none."""
+    row = session.scalar(
+        select(m.IssuerKey)
+        .where(m.IssuerKey.issuer_id == issuer.id, m.IssuerKey.state == "active")
+        .order_by(m.IssuerKey.id.desc())
+    )
+    if row is None:
+        count = session.scalar(
+            select(func.count()).select_from(m.IssuerKey).where(m.IssuerKey.issuer_id == issuer.id)
+        )
+        name = f"issuer-{issuer.slug}-{(count or 0) + 1}"
+        pair = ctx.keystore.load(name) if ctx.keystore.exists(name) else ctx.keystore.generate(name, now=now)
+        row = m.IssuerKey(
+            issuer_id=issuer.id,
+            key_name=name,
+            public_key_multibase=pair.public_key_multibase,
+            state="active",
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return row, pair
+    pair = ctx.keystore.load(row.key_name)
+    if pair.public_key_multibase != row.public_key_multibase:
+        raise IssuingError(f"The key file {row.key_name} does not hold the key the database records.")
+    return row, pair
+
+
+def status_list(
+    session: Session, issuer: m.Issuer, purpose: str, ctx: IssuingContext, now: datetime
+) -> m.StatusList:
+    """The issuer's current status list for `purpose`, created empty on first use."""
+    row = session.scalar(
+        select(m.StatusList)
+        .where(m.StatusList.issuer_id == issuer.id, m.StatusList.purpose == purpose)
+        .order_by(m.StatusList.number.desc())
+    )
+    if row is None:
+        row = m.StatusList(
+            issuer_id=issuer.id,
+            purpose=purpose,
+            number=1,
+            size=ctx.status_list_size,
+            bits=bytes(bitstring.empty(ctx.status_list_size)),
+            signed_json=None,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def allocate_index(session: Session, row: m.StatusList, ctx: IssuingContext) -> int:
+    """A random index of `row` that no credential holds (STAT-2); indexes are never reused."""
+    for _ in range(64):
+        index = ctx.random_index(row.size)
+        taken = session.scalar(
+            select(m.Credential.id).where(
+                m.Credential.status_list_id == row.id, m.Credential.status_index == index
+            )
+        )
+        if taken is None:
+            return index
+    raise IssuingError("No free status list index was found; the status list is nearly full.")
+
+
+def signed_status_list(session: Session, row: m.StatusList, ctx: IssuingContext, now: datetime) -> str:
+    """The signed list credential, signed again only when its bits changed (STAT-5)."""
+    if row.signed_json is not None:
+        return row.signed_json
+    issuer = row.issuer
+    key, pair = active_key(session, issuer, ctx, now)
+    if pair.private_key is None:
+        raise IssuingError(f"The key {key.key_name} cannot sign.")
+    unsigned = build_status_list(
+        list_url=ctx.urls.status_list(issuer.slug, row.purpose, row.number),
+        issuer_id=ctx.urls.issuer_did(issuer.slug),
+        purpose=row.purpose,
+        bits=row.bits,
+        valid_from=now,
+    )
+    signed = sign_credential(
+        unsigned,
+        private_key=pair.private_key,
+        verification_method=verification_method(ctx.urls, issuer.slug, key),
+        now=now,
+        canonicalizer=ctx.canonicalizer,
+        schema_url=None,
+    )
+    row.signed_json = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+    row.updated_at = now
+    session.flush()
+    return row.signed_json
+
+
+def achievement_spec(version: m.MicrocredentialVersion, urls: Urls) -> build.AchievementSpec:
+    """The Achievement of one microcredential version, with rubric, alignment and related versions."""
+    micro = version.microcredential
+    achievement_id = urls.achievement(micro.slug, version.version)
+    rubric = tuple(
+        build.RubricCriterion(
+            id=f"{achievement_id}#{criterion['id']}",
+            name=str(criterion["name"]),
+            description=str(criterion["description"]),
+            required_level=f"{achievement_id}#{criterion['id']}-{criterion['required']}",
+            levels=tuple(
+                build.RubricLevel(
+                    id=f"{achievement_id}#{criterion['id']}-{level['id']}",
+                    name=level["name"],
+                    description=level["description"],
+                )
+                for level in rubric_levels(criterion)
+            ),
+        )
+        for criterion in version.rubric
+    )
+    evidence = "\n".join(f"- {item['name']}: {item['description']}" for item in version.evidence)
+    return build.AchievementSpec(
+        id=achievement_id,
+        name=version.name,
+        description=version.description,
+        criteria_narrative=f"{version.criteria}\n\nEvidence submitted:\n{evidence}",
+        criteria_url=achievement_id,
+        image=urls.image(version.image_png_id, "png"),
+        image_caption=f"{version.name} badge",
+        achievement_type=version.achievement_type,
+        credits_available=float(version.credit),
+        version=version.version,
+        alignments=tuple(
+            build.Alignment(target_name=a["name"], target_url=a["url"], target_framework=a.get("framework"))
+            for a in version.alignments
+        ),
+        rubric=rubric,
+        related=tuple(
+            build.Related(id=urls.achievement(micro.slug, other.version), version=other.version)
+            for other in micro.versions
+            if other.id != version.id
+        ),
+        tags=tuple(version.tags),
+        creator=issuer_profile(micro.issuer, urls),
+    )
+
+
+def rubric_levels(criterion: dict[str, Any]) -> list[dict[str, str]]:
+    """The levels of a stored rubric criterion, lowest first."""
+    levels = criterion.get("levels")
+    return list(levels) if isinstance(levels, list) else []
+
+
+def issue_for_submission(
+    session: Session, submission: m.Submission, review: m.Review, ctx: IssuingContext, now: datetime
+) -> m.Credential:
+    """Issue, sign and store the credential for an earned submission (in the caller's transaction)."""
+    version = submission.version
+    issuer = version.microcredential.issuer
+    key, pair = active_key(session, issuer, ctx, now)
+    if pair.private_key is None:
+        raise IssuingError(f"The key {key.key_name} cannot sign.")
+    revocation = status_list(session, issuer, REVOCATION, ctx, now)
+    index = allocate_index(session, revocation, ctx)
+    credential_id = ctx.new_id()
+    spec = achievement_spec(version, ctx.urls)
+    results = tuple(
+        build.ResultAchieved(
+            criterion_id=f"{spec.id}#{criterion_id}", level_id=f"{spec.id}#{criterion_id}-{level_id}"
+        )
+        for criterion_id, level_id in review.scores.items()
+    )
+    attempt = review.attempt
+    narrative = (
+        f"{submission.educator.public_name or 'The educator'} submitted {len(attempt.evidence)} "
+        f"piece(s) of evidence and {len(attempt.reflections)} reflection(s) (attempt {attempt.number}); "
+        "a trained reviewer scored them against the rubric and found every criterion met."
+    )
+    unsigned = build.build_credential(
+        issuer_profile(issuer, ctx.urls),
+        spec,
+        build.Recipient(
+            email=submission.educator.email, salt=ctx.new_salt(), name=submission.educator.public_name
+        ),
+        build.Award(
+            credential_id=ctx.urls.credential(credential_id),
+            valid_from=now,
+            results=results,
+            evidence=(build.EvidenceItem(name="Review summary", narrative=narrative),),
+            credits_earned=float(version.credit),
+            status=build.StatusEntry(
+                list_url=ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index=index
+            ),
+        ),
+    )
+    signed = sign_credential(
+        unsigned,
+        private_key=pair.private_key,
+        verification_method=verification_method(ctx.urls, issuer.slug, key),
+        now=now,
+        canonicalizer=ctx.canonicalizer,
+    )
+    row = m.Credential(
+        id=credential_id,
+        kind="microcredential",
+        earner_id=submission.educator_id,
+        issuer_id=issuer.id,
+        key_id=key.id,
+        version_id=version.id,
+        submission_id=submission.id,
+        status_list_id=revocation.id,
+        status_index=index,
+        signed_json=json.dumps(signed, ensure_ascii=False, indent=2),
+        credit=version.credit,
+        issued_at=now,
+        public=True,
+    )
+    session.add(row)
+    session.flush()
+    return row

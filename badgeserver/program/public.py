@@ -1,0 +1,106 @@
+"""What badgeserver publishes, read from the store: DID documents, status lists, profiles, achievements."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from badgeserver import did
+from badgeserver.issuer import build
+from badgeserver.ld.contexts import OB_V3P0, VC_V2
+from badgeserver.program import issuing
+from badgeserver.program.issuing import IssuingContext
+from badgeserver.store import models as m
+from badgeserver.store.db import Database
+
+_LOCAL = re.compile(
+    r"^/(?:issuers/(?P<did>[a-z0-9-]+)/did\.json"
+    r"|status/(?P<list>[a-z0-9-]+)/(?P<purpose>revocation|suspension)/(?P<number>[0-9]{1,6})"
+    r"|credentials/(?P<credential>[0-9a-f-]{36})(?:\.json)?)$"
+)
+
+
+def issuer_by_slug(session: Session, slug: str) -> m.Issuer | None:
+    """The issuer with `slug`, or None."""
+    return session.scalar(select(m.Issuer).where(m.Issuer.slug == slug))
+
+
+def did_document(issuer: m.Issuer, ctx: IssuingContext) -> dict[str, Any]:
+    """The issuer's did:web document: active keys for assertions, retired keys still published."""
+    published = [k for k in issuer.keys if k.state in ("active", "retired")]
+    active = [(k.public_key_multibase, k.public_key_multibase) for k in published if k.state == "active"]
+    retired = [(k.public_key_multibase, k.public_key_multibase) for k in published if k.state == "retired"]
+    return did.did_web_document(ctx.urls.issuer_did(issuer.slug), active, retired=retired)
+
+
+def profile_json(issuer: m.Issuer, ctx: IssuingContext) -> dict[str, Any]:
+    """The issuer's OB 3.0 Profile, as JSON-LD."""
+    profile = build.profile_json(issuing.issuer_profile(issuer, ctx.urls))
+    return {"@context": [VC_V2, OB_V3P0], **profile}
+
+
+def status_list_document(
+    session: Session, issuer: m.Issuer, purpose: str, number: int, ctx: IssuingContext, now: datetime
+) -> str | None:
+    """The signed status list credential's JSON text, or None if there is no such list."""
+    row = session.scalar(
+        select(m.StatusList).where(
+            m.StatusList.issuer_id == issuer.id,
+            m.StatusList.purpose == purpose,
+            m.StatusList.number == number,
+        )
+    )
+    if row is None:
+        return None
+    return issuing.signed_status_list(session, row, ctx, now)
+
+
+def credential_json(session: Session, credential_id: str) -> str | None:
+    """The exact signed JSON of a public credential, or None."""
+    row = session.get(m.Credential, credential_id)
+    if row is None or not row.public:
+        return None
+    return row.signed_json
+
+
+def local_fetcher(
+    db: Database, ctx: IssuingContext, clock: Callable[[], datetime]
+) -> Callable[[str], bytes | None]:
+    """Answer badgeserver's own public URLs from the store, so verifying our credentials needs no network."""
+    own_host = urlsplit(ctx.urls.base).netloc
+
+    def answer(url: str) -> bytes | None:
+        # did:web always resolves over https, so our own host matches whatever the scheme.
+        parts = urlsplit(url)
+        if parts.netloc != own_host or parts.query:
+            return None
+        match = _LOCAL.match(parts.path)
+        if match is None:
+            return None
+        with db.transaction() as session:
+            if match["did"]:
+                issuer = issuer_by_slug(session, match["did"])
+                return None if issuer is None else _bytes(did_document(issuer, ctx))
+            if match["list"]:
+                issuer = issuer_by_slug(session, match["list"])
+                if issuer is None:
+                    return None
+                text = status_list_document(
+                    session, issuer, match["purpose"], int(match["number"]), ctx, clock()
+                )
+                return None if text is None else text.encode("utf-8")
+            text = credential_json(session, match["credential"])
+            return None if text is None else text.encode("utf-8")
+
+    return answer
+
+
+def _bytes(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
