@@ -6,16 +6,23 @@ import json
 import secrets
 import sys
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
 from badgeserver import __version__, bakery, did, keys
-from badgeserver.errors import BadgeServerError, FetchError, InputError
+from badgeserver.cli_support import (
+    EXIT_NOT_VERIFIED,
+    EXIT_UNUSABLE,
+    EXIT_VERIFIED,
+    fail,
+    one_sentence_errors,
+    read_file,
+    write_file,
+)
+from badgeserver.errors import FetchError, InputError
 from badgeserver.fetch import Fetcher
 from badgeserver.issuer.build import Award, IssuerProfile, Recipient, build_credential
 from badgeserver.issuer.sign import sign_credential
@@ -23,52 +30,6 @@ from badgeserver.ld.canon import Canonicalizer
 from badgeserver.verify import inputs
 from badgeserver.verify.pipeline import Verifier
 from badgeserver.verify.report import Report
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_VERIFIED = 0
-EXIT_NOT_VERIFIED = 1
-EXIT_UNUSABLE = 2
-SYMBOLS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "warning": "WARN", "skipped": "SKIP"}
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"badgeserver: {message}", err=True)
-    sys.exit(EXIT_UNUSABLE)
-
-
-def one_sentence_errors(func: F) -> F:
-    """Turn badgeserver and file errors into one sentence on stderr and exit code 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except BadgeServerError as exc:
-            _fail(exc.message)
-        except OSError as exc:
-            name = f" {exc.filename}" if exc.filename else ""
-            _fail(f"cannot use the file{name}: {exc.strerror or exc}.")
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _read_file(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read(bakery.MAX_IMAGE_BYTES + 1)
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(f"There is no file {path}.")
-    if file.stat().st_size > bakery.MAX_IMAGE_BYTES:
-        raise InputError(f"The file {path} is larger than badgeserver accepts.")
-    return file.read_bytes()
-
-
-def _write_file(path: str, data: bytes) -> None:
-    if path == "-":
-        sys.stdout.buffer.write(data)
-        return
-    Path(path).write_bytes(data)
 
 
 def _keystore(keys_dir: str | None) -> keys.KeyStore:
@@ -124,7 +85,7 @@ def keys_show(name: str, keys_dir: str | None) -> None:
 
 
 def _load_achievement(path: str) -> dict[str, Any]:
-    achievement = inputs.parse_json(_read_file(path).decode("utf-8", errors="strict"))
+    achievement = inputs.parse_json(read_file(path).decode("utf-8", errors="strict"))
     for field in ("id", "name", "description", "criteria"):
         if field not in achievement:
             raise InputError(f"The achievement file {path} has no {field!r}.")
@@ -199,7 +160,7 @@ def issue(
         canonicalizer=Canonicalizer(),
     )
     text = json.dumps(signed, indent=2, ensure_ascii=False) + "\n"
-    _write_file(output, text.encode("utf-8"))
+    write_file(output, text.encode("utf-8"))
     if output != "-":
         click.echo(f"Issued {signed['id']} to {output}", err=True)
 
@@ -212,10 +173,10 @@ def issue(
 @one_sentence_errors
 def bake(credential_file: str, image_file: str, output: str, no_replace: bool) -> None:
     """Bake the credential in CREDENTIAL_FILE into a PNG or SVG IMAGE_FILE."""
-    text = _read_file(credential_file).decode("utf-8-sig")
+    text = read_file(credential_file).decode("utf-8-sig")
     inputs.read_text(text)  # refuse anything that is not credential JSON or a JWT
-    baked = bakery.bake(_read_file(image_file), text.strip(), replace=not no_replace)
-    _write_file(output, baked)
+    baked = bakery.bake(read_file(image_file), text.strip(), replace=not no_replace)
+    write_file(output, baked)
     click.echo(f"Baked into {output} ({bakery.detect_format(baked).upper()}, {len(baked)} bytes)", err=True)
 
 
@@ -225,8 +186,8 @@ def bake(credential_file: str, image_file: str, output: str, no_replace: bool) -
 @one_sentence_errors
 def extract(image_file: str, output: str) -> None:
     """Print the credential baked into a PNG or SVG image."""
-    found = bakery.extract(_read_file(image_file))
-    _write_file(output, (found.text + ("\n" if not found.text.endswith("\n") else "")).encode("utf-8"))
+    found = bakery.extract(read_file(image_file))
+    write_file(output, (found.text + ("\n" if not found.text.endswith("\n") else "")).encode("utf-8"))
 
 
 def _print_report(report: Report) -> None:
@@ -240,8 +201,9 @@ def _print_report(report: Report) -> None:
         if summary.get("validUntil"):
             click.echo(f"Valid until {summary.get('validUntil')}")
         click.echo("")
+    symbols = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "warning": "WARN", "skipped": "SKIP"}
     for check in report.checks:
-        click.echo(f"  {SYMBOLS[check.status]:<5} {check.id:<20} {check.message}")
+        click.echo(f"  {symbols[check.status]:<5} {check.id:<20} {check.message}")
     click.echo("")
     verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
     click.echo(f"{verdict}: {report.headline()}")
@@ -263,7 +225,7 @@ def verify(
     file: str, as_json: bool, recipient: str | None, offline: bool, allow_http: tuple[str, ...]
 ) -> None:
     """Verify a credential: JSON, a JWT, or a baked PNG or SVG. Exit 0 verified, 1 not, 2 unusable."""
-    data = _read_file(file)
+    data = read_file(file)
     fetcher = Fetcher(allow_http_hosts=frozenset(allow_http))
     verifier = Verifier(fetch_json=_offline_fetch if offline else fetcher.get_json)
     if allow_http:
@@ -276,7 +238,7 @@ def verify(
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     elif unusable:
-        _fail(report.headline())
+        fail(report.headline())
     else:
         _print_report(report)
     if unusable:
@@ -286,3 +248,13 @@ def verify(
 
 def _offline_fetch(url: str) -> dict[str, Any]:
     raise FetchError(f"Could not fetch {url}: badgeserver is running offline.")
+
+
+def _register_service_commands() -> None:
+    from badgeserver.service_commands import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_register_service_commands()

@@ -18,3 +18,16 @@ def schemas_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return here.parent / "schemas"
+
+
+@cache
+def catalog_dir() -> Path:
+    """Return the folder holding the bundled demo catalog and its images."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_catalog"  # a wheel carries catalog/ here
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "catalog"
+
+
+DEMO_CATALOG = "utah-secondary-science.yaml"

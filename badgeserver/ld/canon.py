@@ -165,7 +165,6 @@ class Canonicalizer:
         self._results[key] = result
         return result
 
-
     def _to_rdf(self, expanded: list[Any]) -> dict[str, Any]:
         """The RDF dataset of an already expanded, already checked document.
 

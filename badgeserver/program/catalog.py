@@ -215,12 +215,13 @@ class _Reader:
             return None
         if self.folder is None:
             raise self.fail(data, path, "image", "images need the catalog's folder.")
-        svg_path = (self.folder / name).resolve()
-        if svg_path.suffix != ".svg" or self.folder.resolve() not in svg_path.parents:
+        named = (self.folder / name).resolve()
+        if named.suffix not in (".svg", ".png") or self.folder.resolve() not in named.parents:
             raise self.fail(
-                data, path, "image", f"{name!r} must be an .svg file inside the catalog's folder."
+                data, path, "image", f"{name!r} must be an .svg or .png file inside the catalog's folder."
             )
-        png_path = svg_path.with_suffix(".png")
+        # Every image comes as an SVG and a PNG twin with the same stem.
+        svg_path, png_path = named.with_suffix(".svg"), named.with_suffix(".png")
         for file in (svg_path, png_path):
             if not file.is_file():
                 raise self.fail(data, path, "image", f"the image {file.name} does not exist.")

@@ -23,7 +23,7 @@ from badgeserver.store.db import Database
 _LOCAL = re.compile(
     r"^/(?:issuers/(?P<did>[a-z0-9-]+)/did\.json"
     r"|status/(?P<list>[a-z0-9-]+)/(?P<purpose>revocation|suspension)/(?P<number>[0-9]{1,6})"
-    r"|credentials/(?P<credential>[0-9a-f-]{36})(?:\.json)?)$"
+    r"|credentials/(?P<credential>[0-9a-f-]{36})(?:\.json|\.png|\.svg)?)$"
 )
 
 

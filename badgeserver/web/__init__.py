@@ -1,0 +1,1 @@
+"""The web face: public pages and documents, the verifier page and API, the OpenAPI document."""

@@ -1,0 +1,260 @@
+"""The JSON API's description: the OpenAPI document at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+
+from badgeserver import __version__
+from badgeserver.web.negotiate import json_response
+from badgeserver.web.services import services
+
+bp = Blueprint("api", __name__)
+
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+_JSON_LD = {"schema": {"type": "object"}}
+
+
+def _answer(description: str, media: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description}
+    if media:
+        answer["content"] = media
+    return answer
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return _answer(description, {"application/problem+json": {"schema": _PROBLEM}})
+
+
+def _uuid_param() -> dict[str, Any]:
+    return {
+        "name": "credential_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "format": "uuid"},
+    }
+
+
+def _slug_param(name: str = "slug") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+    }
+
+
+def openapi_document(server: str) -> dict[str, Any]:
+    """The OpenAPI 3.0 description of badgeserver's HTTP interface."""
+    credential_json = {
+        "application/ld+json": _JSON_LD,
+        "application/vc": _JSON_LD,
+        "application/json": _JSON_LD,
+        "text/html": {"schema": {"type": "string"}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "badgeserver",
+            "version": __version__,
+            "description": "Open Badges 3.0 credentials: public documents, baked badge images, verification.",
+        },
+        "servers": [{"url": server}],
+        "paths": {
+            "/api/verify": {
+                "post": {
+                    "summary": "Verify a credential: a baked PNG or SVG, credential JSON, a JWT, or a URL",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "file": {"type": "string", "format": "binary"},
+                                        "url": {"type": "string", "format": "uri"},
+                                        "credential": {"type": "string"},
+                                        "recipient": {"type": "string", "format": "email"},
+                                    },
+                                }
+                            },
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"$ref": "#/components/schemas/VerifyRequest"},
+                                        {"type": "object", "description": "The credential itself"},
+                                    ]
+                                }
+                            },
+                            "image/png": {"schema": {"type": "string", "format": "binary"}},
+                            "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
+                            "text/plain": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "200": _answer(
+                            "The verification report (verified or not)",
+                            {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}},
+                        ),
+                        "400": _problem("The input holds no usable credential"),
+                        "413": _problem("The input is too large"),
+                    },
+                }
+            },
+            "/credentials/{credential_id}": {
+                "get": {
+                    "summary": "A credential: its page (text/html) or its exact signed JSON",
+                    "parameters": [_uuid_param()],
+                    "responses": {
+                        "200": _answer("The credential", credential_json),
+                        "404": _problem("No such public credential"),
+                    },
+                }
+            },
+            "/credentials/{credential_id}.json": {
+                "get": {
+                    "summary": "The exact signed credential JSON",
+                    "parameters": [_uuid_param()],
+                    "responses": {
+                        "200": _answer("The credential", {"application/json": _JSON_LD}),
+                        "404": _problem("No such public credential"),
+                    },
+                }
+            },
+            "/credentials/{credential_id}.png": {
+                "get": {
+                    "summary": "The badge image with the credential baked in (PNG)",
+                    "parameters": [_uuid_param()],
+                    "responses": {
+                        "200": _answer(
+                            "Baked PNG", {"image/png": {"schema": {"type": "string", "format": "binary"}}}
+                        ),
+                        "404": _problem("No such public credential"),
+                    },
+                }
+            },
+            "/credentials/{credential_id}.svg": {
+                "get": {
+                    "summary": "The badge image with the credential baked in (SVG)",
+                    "parameters": [_uuid_param()],
+                    "responses": {
+                        "200": _answer("Baked SVG", {"image/svg+xml": {"schema": {"type": "string"}}}),
+                        "404": _problem("No such public credential"),
+                    },
+                }
+            },
+            "/issuers/{slug}": {
+                "get": {
+                    "summary": "The issuer's Open Badges Profile (JSON-LD) or page",
+                    "parameters": [_slug_param()],
+                    "responses": {
+                        "200": _answer("The profile", {"application/ld+json": _JSON_LD}),
+                        "404": _problem("No such issuer"),
+                    },
+                }
+            },
+            "/issuers/{slug}/did.json": {
+                "get": {
+                    "summary": "The issuer's did:web DID document",
+                    "parameters": [_slug_param()],
+                    "responses": {
+                        "200": _answer("The DID document", {"application/did+json": _JSON_LD}),
+                        "404": _problem("No such issuer"),
+                    },
+                }
+            },
+            "/achievements/{slug}/v{version}": {
+                "get": {
+                    "summary": "One microcredential version's Achievement (JSON-LD) or page",
+                    "parameters": [
+                        _slug_param(),
+                        {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},
+                    ],
+                    "responses": {
+                        "200": _answer("The achievement", {"application/ld+json": _JSON_LD}),
+                        "404": _problem("No such achievement"),
+                    },
+                }
+            },
+            "/status/{slug}/{purpose}/{number}": {
+                "get": {
+                    "summary": "A signed Bitstring Status List credential",
+                    "parameters": [
+                        _slug_param(),
+                        {
+                            "name": "purpose",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["revocation", "suspension"]},
+                        },
+                        {
+                            "name": "number",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
+                    "responses": {
+                        "200": _answer("The status list", {"application/vc+ld+json": _JSON_LD}),
+                        "404": _problem("No such status list"),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": ["title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "code": {"type": "string"},
+                    },
+                },
+                "VerifyRequest": {
+                    "type": "object",
+                    "properties": {
+                        "credential": {"oneOf": [{"type": "object"}, {"type": "string"}]},
+                        "url": {"type": "string", "format": "uri"},
+                        "recipient": {"type": "string", "format": "email"},
+                    },
+                },
+                "Check": {
+                    "type": "object",
+                    "required": ["id", "status", "code", "message"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "status": {
+                            "type": "string",
+                            "enum": ["passed", "failed", "warning", "error", "skipped"],
+                        },
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                },
+                "Report": {
+                    "type": "object",
+                    "required": ["verified", "headline", "checked_at", "input", "summary", "checks"],
+                    "properties": {
+                        "verified": {"type": "boolean"},
+                        "headline": {"type": "string"},
+                        "checked_at": {"type": "string", "format": "date-time"},
+                        "input": {"type": "object", "properties": {"kind": {"type": "string"}}},
+                        "credential": {"type": "object", "nullable": True},
+                        "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "checks": {"type": "array", "items": {"$ref": "#/components/schemas/Check"}},
+                    },
+                },
+            }
+        },
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI document of this server."""
+    return json_response(openapi_document(services().urls.base), cache="public, max-age=3600")

@@ -1,0 +1,44 @@
+"""The Flask application factory: settings, services, blueprints, error handlers, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response
+
+from badgeserver.config import load_settings
+from badgeserver.web import problems
+from badgeserver.web.services import EXTENSION, build_services
+
+
+def build_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a configured app; nothing is created at import time."""
+    overrides = dict(config or {})
+    clock = overrides.pop("clock", None)
+    settings = load_settings(overrides)
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.update(
+        SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024
+    )
+    app.extensions[EXTENSION] = build_services(settings, clock)
+
+    from badgeserver.web import api, public, verify
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(verify.bp)
+    app.register_blueprint(api.bp)
+    problems.register(app)
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'",
+            )
+        return response
+
+    return app

@@ -1,0 +1,196 @@
+"""Public pages and documents: credentials, baked images, issuers, achievements, DIDs, status lists."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template
+from sqlalchemy import select
+
+from badgeserver import bakery
+from badgeserver.issuer.build import achievement_json
+from badgeserver.ld.contexts import OB_V3P0, VC_V2
+from badgeserver.program import issuing
+from badgeserver.program import public as published
+from badgeserver.store import models as m
+from badgeserver.web.negotiate import IMMUTABLE, cached, credential_mimetype, json_response, wants_html
+from badgeserver.web.services import services
+
+bp = Blueprint("public", __name__)
+
+UUID = "<uuid:credential_id>"
+STATUS_CACHE = "public, max-age=300"
+
+
+@bp.get("/")
+def index() -> str:
+    """The catalog: microcredentials with credit, stacks and bundles."""
+    with services().db.read() as session:
+        micro = session.scalars(select(m.Microcredential).order_by(m.Microcredential.slug)).all()
+        listing = [(mc, mc.versions[-1]) for mc in micro if mc.state == "active" and mc.versions]
+        stacks = session.scalars(select(m.Stack).order_by(m.Stack.id)).all()
+        bundles = session.scalars(select(m.Bundle).order_by(m.Bundle.id)).all()
+        return render_template(
+            "index.html", listing=listing, stacks=stacks, bundles=bundles, urls=services().urls
+        )
+
+
+def _credential(session: Any, credential_id: str) -> m.Credential:
+    row = session.get(m.Credential, credential_id)
+    if row is None or not row.public:
+        abort(404, description="There is no public credential with this id.")
+    return row
+
+
+@bp.get(f"/credentials/{UUID}")
+def credential(credential_id: Any) -> Response | str:
+    """The credential: a page for people, the exact signed JSON for programs."""
+    svc = services()
+    with svc.db.read() as session:
+        row = _credential(session, str(credential_id))
+        if not wants_html():
+            return json_response(row.signed_json, mimetype=credential_mimetype(), cache=IMMUTABLE)
+        document = json.loads(row.signed_json)
+        report = svc.verifier().verify_text(row.signed_json)
+        return render_template(
+            "credential.html",
+            row=row,
+            credential=document,
+            report=report,
+            urls=svc.urls,
+            note=_version_note(row),
+        )
+
+
+def _version_note(row: m.Credential) -> str | None:
+    version = row.version
+    if version is None:
+        return None
+    micro = version.microcredential
+    if micro.state == "retired":
+        return (
+            f"This microcredential has since been retired. This credential was issued for version "
+            f"{version.version} and remains valid."
+        )
+    latest = micro.versions[-1]
+    if latest.id != version.id:
+        return (
+            f"Issued for version {version.version}; the microcredential has been updated since "
+            f"(now version {latest.version}). This credential remains valid."
+        )
+    return None
+
+
+@bp.get(f"/credentials/{UUID}.json")
+def credential_json(credential_id: Any) -> Response:
+    """The exact signed credential JSON."""
+    with services().db.read() as session:
+        row = _credential(session, str(credential_id))
+        return json_response(row.signed_json, mimetype=credential_mimetype(), cache=IMMUTABLE)
+
+
+def _badge_image(session: Any, row: m.Credential, extension: str) -> m.Image:
+    owner: Any = row.version
+    if owner is None and row.stack_id is not None:
+        owner = session.get(m.Stack, row.stack_id)
+    if owner is None and row.bundle_id is not None:
+        owner = session.get(m.Bundle, row.bundle_id)
+    image_id = owner.image_png_id if extension == "png" else owner.image_svg_id
+    image: m.Image = session.get(m.Image, image_id)
+    return image
+
+
+@bp.get(f"/credentials/{UUID}.<any(png, svg):extension>")
+def baked(credential_id: Any, extension: str) -> Response:
+    """The badge image with the credential baked in, made on request (BAKE-1..BAKE-8)."""
+    with services().db.read() as session:
+        row = _credential(session, str(credential_id))
+        image = _badge_image(session, row, extension)
+        data = bakery.bake(image.data, row.signed_json)
+    response = Response(data, mimetype=image.media_type)
+    response.headers["Content-Disposition"] = f'inline; filename="badge-{credential_id}.{extension}"'
+    return cached(response, data, IMMUTABLE)
+
+
+@bp.get("/images/<int:image_id>.<any(png, svg):extension>")
+def image(image_id: int, extension: str) -> Response:
+    """A catalog image (badge or logo)."""
+    with services().db.read() as session:
+        row = session.get(m.Image, image_id)
+        media = "image/png" if extension == "png" else "image/svg+xml"
+        if row is None or row.media_type != media:
+            abort(404, description="There is no such image.")
+        return cached(Response(row.data, mimetype=row.media_type), row.data, IMMUTABLE)
+
+
+def _issuer(session: Any, slug: str) -> m.Issuer:
+    issuer = published.issuer_by_slug(session, slug)
+    if issuer is None:
+        abort(404, description=f"There is no issuer {slug!r}.")
+    return issuer
+
+
+@bp.get("/issuers/<slug>")
+def issuer(slug: str) -> Response | str:
+    """The issuer's profile: a page, or the OB Profile JSON."""
+    svc = services()
+    with svc.db.read() as session:
+        row = _issuer(session, slug)
+        profile = published.profile_json(row, svc.issuing)
+        if not wants_html():
+            return json_response(profile, mimetype="application/ld+json", cache="public, max-age=3600")
+        micro = session.scalars(select(m.Microcredential).where(m.Microcredential.issuer_id == row.id)).all()
+        return render_template("issuer.html", issuer=row, profile=profile, micro=micro, urls=svc.urls)
+
+
+@bp.get("/issuers/<slug>/did.json")
+def did_document(slug: str) -> Response:
+    """The issuer's did:web DID document (DID-2, DID-3)."""
+    svc = services()
+    with svc.db.read() as session:
+        document = published.did_document(_issuer(session, slug), svc.issuing)
+    response = json_response(document, mimetype="application/did+json", cache="public, max-age=300")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/status/<slug>/<any(revocation, suspension):purpose>/<int:number>")
+def status_list(slug: str, purpose: str, number: int) -> Response:
+    """The signed Bitstring Status List credential (STAT-4, STAT-5)."""
+    svc = services()
+    with svc.db.transaction() as session:
+        text = published.status_list_document(
+            session, _issuer(session, slug), purpose, number, svc.issuing, svc.clock()
+        )
+    if text is None:
+        abort(404, description="There is no such status list.")
+    response = json_response(text, mimetype="application/vc+ld+json", cache=STATUS_CACHE)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/achievements/<slug>/v<version>")
+def achievement(slug: str, version: str) -> Response | str:
+    """One microcredential version: a page, or its Achievement JSON."""
+    svc = services()
+    with svc.db.read() as session:
+        micro = session.scalar(select(m.Microcredential).where(m.Microcredential.slug == slug))
+        row = next((v for v in micro.versions if v.version == version), None) if micro else None
+        if micro is None or row is None:
+            abort(404, description=f"There is no microcredential {slug!r} version {version!r}.")
+        document = {"@context": [VC_V2, OB_V3P0], **achievement_json(issuing.achievement_spec(row, svc.urls))}
+        if not wants_html():
+            return json_response(document, mimetype="application/ld+json", cache="public, max-age=3600")
+        return render_template("achievement.html", micro=micro, version=row, document=document, urls=svc.urls)
+
+
+@bp.get("/<any(stacks, bundles):kind>/<slug>")
+def group(kind: str, slug: str) -> str:
+    """A stack or bundle page listing its parts."""
+    model: Any = m.Stack if kind == "stacks" else m.Bundle
+    with services().db.read() as session:
+        row = session.scalar(select(model).where(model.slug == slug))
+        if row is None:
+            abort(404, description=f"There is no {kind[:-1]} {slug!r}.")
+        return render_template("group.html", kind=kind[:-1], group=row, urls=services().urls)
