@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from flask import Flask, Response
@@ -10,6 +12,17 @@ from flask import Flask, Response
 from badgeserver.config import load_settings
 from badgeserver.web import problems
 from badgeserver.web.services import EXTENSION, build_services
+
+
+def credit(value: Decimal | float | str) -> str:
+    """A credit amount without trailing zeros: 0.50 -> 0.5, 1.00 -> 1."""
+    number = Decimal(str(value)).normalize()
+    return format(number, "f")
+
+
+def plain_text(value: str) -> str:
+    """Markdown emphasis markers dropped, for showing catalog text as plain prose."""
+    return re.sub(r"(\*\*|__)(.+?)\1", r"\2", value)
 
 
 def build_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,6 +42,8 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(verify.bp)
     app.register_blueprint(api.bp)
     problems.register(app)
+    app.add_template_filter(credit, "credit")
+    app.add_template_filter(plain_text, "plain")
 
     @app.after_request
     def _headers(response: Response) -> Response:
