@@ -81,6 +81,11 @@ def _kind(text: str) -> str:
     return "json"
 
 
+def other_image_type(data: bytes) -> str | None:
+    """The name of a common image format that cannot carry a badge (JPEG, GIF, ...), or None."""
+    return next((name for magic, name in _SNIFF if data.startswith(magic)), None)
+
+
 def detect_format(data: bytes) -> str:
     """Return "png" or "svg" for a bakeable image; raise BakeError for anything else (BAKE-1)."""
     _check_size(data)
@@ -222,14 +227,19 @@ def extract_png(image: bytes) -> Extracted | None:
     """Return the first `openbadgecredential` iTXt text, else OB 2.0 `openbadges` (BAKE-5)."""
     _check_size(image)
     fallback: Extracted | None = None
+    found: Extracted | None = None
     for chunk in _png_chunks(image):
         if chunk.kind not in (b"iTXt", b"tEXt"):
             continue
         keyword = _keyword(image, chunk)
         body = image[chunk.data_start : chunk.end - 4]
         if chunk.kind == b"iTXt" and keyword == PNG_KEYWORD:
+            # BAKE-4: at most one credential chunk; a badge holding two is ambiguous.
+            if found is not None:
+                raise BakeError("The PNG image holds more than one Open Badges credential.")
             text = _itxt_text(body, keyword)
-            return Extracted(text, _kind(text), "png:iTXt:openbadgecredential", "3.0")
+            found = Extracted(text, _kind(text), "png:iTXt:openbadgecredential", "3.0")
+            continue
         if keyword == PNG_KEYWORD_OB2 and fallback is None:
             if chunk.kind == b"iTXt":
                 text = _itxt_text(body, keyword)
@@ -237,7 +247,7 @@ def extract_png(image: bytes) -> Extracted | None:
                 text = body[len(keyword) + 1 :].decode("latin-1")
             location = f"png:{chunk.kind.decode()}:openbadges"
             fallback = Extracted(text, _kind(text), location, "2.0")
-    return fallback
+    return found or fallback
 
 
 # --- SVG (BAKE-6..BAKE-8) ---------------------------------------------------------------
@@ -278,6 +288,7 @@ def _scan_svg(data: bytes) -> tuple[_Tag, list[tuple[int, int]]]:
     root: _Tag | None = None
     found: list[tuple[int, int]] = []
     stack: list[tuple[_Tag, bool]] = []
+    open_credentials = 0  # credential elements among the open ancestors
     pos = 0
     while (lt := data.find(b"<", pos)) >= 0:
         for opener, closer in ((b"<!--", b"-->"), (b"<![CDATA[", b"]]>"), (b"<?", b"?>")):
@@ -289,20 +300,28 @@ def _scan_svg(data: bytes) -> tuple[_Tag, list[tuple[int, int]]]:
                 pos = data.index(b">", lt) + 1
                 tag, is_credential = stack.pop()
                 if is_credential:
+                    open_credentials -= 1
                     found.append((tag.start, pos))
                 continue
             match = _START_TAG.match(data, lt)
             if match is None:
                 raise BakeError("The SVG image has a start tag that cannot be read.")
-            nsmap = dict(stack[-1][0].nsmap) if stack else {}
-            for name, value in _ATTRIBUTE.findall(match.group(2)):
-                if name == b"xmlns" or name.startswith(b"xmlns:"):
-                    nsmap[name[6:]] = html.unescape(value[1:-1].decode("utf-8"))
+            # Children share their parent's namespace map unless they declare their own,
+            # so deep nesting costs linear time.
+            nsmap = stack[-1][0].nsmap if stack else {}
+            declared = {
+                name[6:]: html.unescape(value[1:-1].decode("utf-8"))
+                for name, value in _ATTRIBUTE.findall(match.group(2))
+                if name == b"xmlns" or name.startswith(b"xmlns:")
+            }
+            if declared:
+                nsmap = {**nsmap, **declared}
             name = match.group(1)
             prefix, _, local = name.rpartition(b":")
             tag = _Tag(name, lt, match.end(), match.group(3) == b"/", nsmap)
-            inside = any(flag for _, flag in stack)
-            is_credential = not inside and local == b"credential" and nsmap.get(prefix) == OB3_NAMESPACE
+            is_credential = (
+                open_credentials == 0 and local == b"credential" and nsmap.get(prefix) == OB3_NAMESPACE
+            )
             if root is None:
                 root = tag
                 if data.find(b"credential", tag.end) < 0:
@@ -311,6 +330,7 @@ def _scan_svg(data: bytes) -> tuple[_Tag, list[tuple[int, int]]]:
                 found.append((lt, tag.end))
             elif not tag.empty:
                 stack.append((tag, is_credential))
+                open_credentials += is_credential
             pos = tag.end
     if root is None:
         raise BakeError("The SVG image has no root element.")
@@ -384,7 +404,11 @@ def extract_svg(image: bytes) -> Extracted | None:
     _check_size(image)
     root = _parse_svg(image)
     for tag, ob_version in ((_OB3_CREDENTIAL, "3.0"), (_OB2_ASSERTION, "2.0")):
-        element = next(root.iter(tag), None)
+        elements = root.iter(tag)
+        element = next(elements, None)
         if element is not None:
+            # BAKE-8: exactly one credential element; a badge holding two is ambiguous.
+            if next(elements, None) is not None:
+                raise BakeError("The SVG image holds more than one Open Badges credential.")
             return _svg_extracted(element, ob_version)
     return None

@@ -19,11 +19,14 @@ from badgeserver.cli_support import (
     EXIT_VERIFIED,
     fail,
     one_sentence_errors,
+    printable,
     read_file,
+    read_text,
     write_file,
 )
-from badgeserver.errors import FetchError, InputError
+from badgeserver.errors import BadgeServerError, FetchError, InputError
 from badgeserver.fetch import Fetcher
+from badgeserver.identity import is_email
 from badgeserver.issuer.build import Award, IssuerProfile, Recipient, build_credential
 from badgeserver.issuer.sign import sign_credential
 from badgeserver.ld.canon import Canonicalizer
@@ -70,7 +73,10 @@ def keys_list(keys_dir: str | None) -> None:
     """List the keys and their public multibase values."""
     store = _keystore(keys_dir)
     for name in store.list():
-        click.echo(f"{name}\t{store.public_info(name)['publicKeyMultibase']}")
+        try:
+            click.echo(f"{name}\t{store.public_info(name)['publicKeyMultibase']}")
+        except BadgeServerError as exc:
+            click.echo(f"{name}\t(unusable: {exc.message})")
 
 
 @keys_group.command("show")
@@ -85,7 +91,7 @@ def keys_show(name: str, keys_dir: str | None) -> None:
 
 
 def _load_achievement(path: str) -> dict[str, Any]:
-    achievement = inputs.parse_json(read_file(path).decode("utf-8", errors="strict"))
+    achievement = inputs.parse_json(read_text(path))
     for field in ("id", "name", "description", "criteria"):
         if field not in achievement:
             raise InputError(f"The achievement file {path} has no {field!r}.")
@@ -93,14 +99,27 @@ def _load_achievement(path: str) -> dict[str, Any]:
     return achievement
 
 
+def _check_issuer(issuer: str, did_key: str) -> None:
+    """Refuse an issuer id that the signing key cannot belong to (KEY-5)."""
+    if issuer.startswith("did:key:"):
+        if issuer != did_key:
+            raise InputError("--issuer-id is a did:key of another key; use the signing key's own did:key.")
+        return
+    if not issuer.startswith("did:web:"):
+        raise InputError(
+            "--issuer-id must be a did:web identifier (or leave it out to use the key's did:key)."
+        )
+    did.did_web_to_url(issuer)  # refuses IP addresses and malformed identifiers
+
+
 def _parse_when(value: str | None, option: str) -> datetime | None:
     if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"{option} is not an ISO 8601 date-time.") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InputError(f"{option} is not an ISO 8601 date-time badgeserver can use.") from None
 
 
 @main.command("issue")
@@ -130,14 +149,17 @@ def issue(
     keys_dir: str | None,
 ) -> None:
     """Issue a signed OpenBadgeCredential for ACHIEVEMENT_FILE (an OB 3.0 Achievement in JSON)."""
-    if "@" not in email or len(email) > 320:
-        raise InputError(f"{email!r} is not an email address.")
+    if not is_email(email):
+        raise InputError(f"{printable(email)!r} is not an email address.")
+    if not issuer_name.strip():
+        raise InputError("--issuer-name must not be empty.")
     achievement = _load_achievement(achievement_file)
     pair = _keystore(keys_dir).load(key_name)
     if pair.private_key is None:
         raise InputError(f"The key {key_name} has no private half and cannot sign.")
     did_key = did.did_key_from_public_key(pair.public_key_bytes)
     issuer = issuer_id or did_key
+    _check_issuer(issuer, did_key)
     verification_method = (
         f"{did_key}#{pair.public_key_multibase}" if issuer == did_key else f"{issuer}#{pair.key_id}"
     )
@@ -173,11 +195,17 @@ def issue(
 @one_sentence_errors
 def bake(credential_file: str, image_file: str, output: str, no_replace: bool) -> None:
     """Bake the credential in CREDENTIAL_FILE into a PNG or SVG IMAGE_FILE."""
-    text = read_file(credential_file).decode("utf-8-sig")
-    inputs.read_text(text)  # refuse anything that is not credential JSON or a JWT
-    baked = bakery.bake(read_file(image_file), text.strip(), replace=not no_replace)
+    text = read_text(credential_file)
+    parsed = inputs.read_text(text)  # refuse anything that is not credential JSON or a JWT
+    if "@context" not in parsed.credential or "credentialSubject" not in parsed.credential:
+        raise InputError(f"{credential_file} does not hold a credential (no @context or credentialSubject).")
+    image = read_file(image_file)
+    kind = bakery.detect_format(image)
+    baked = bakery.bake(image, text.strip(), replace=not no_replace)
+    if len(baked) > bakery.MAX_IMAGE_BYTES:
+        raise InputError("The baked image would be larger than badgeserver accepts; nothing was written.")
     write_file(output, baked)
-    click.echo(f"Baked into {output} ({bakery.detect_format(baked).upper()}, {len(baked)} bytes)", err=True)
+    click.echo(f"Baked into {output} ({kind.upper()}, {len(baked)} bytes)", err=True)
 
 
 @main.command("extract")
@@ -194,19 +222,20 @@ def _print_report(report: Report) -> None:
     summary = report.credential or {}
     if summary:
         issuer = summary.get("issuer") or {}
-        click.echo(f"Credential  {summary.get('id')}")
-        click.echo(f"Achievement {summary.get('achievement') or summary.get('name')}")
-        click.echo(f"Issuer      {issuer.get('name') or ''} ({issuer.get('id')})")
-        click.echo(f"Valid from  {summary.get('validFrom')}")
+        # Everything here comes from the credential: make control characters visible.
+        click.echo(f"Credential  {printable(summary.get('id'))}")
+        click.echo(f"Achievement {printable(summary.get('achievement') or summary.get('name'))}")
+        click.echo(f"Issuer      {printable(issuer.get('name') or '')} ({printable(issuer.get('id'))})")
+        click.echo(f"Valid from  {printable(summary.get('validFrom'))}")
         if summary.get("validUntil"):
-            click.echo(f"Valid until {summary.get('validUntil')}")
+            click.echo(f"Valid until {printable(summary.get('validUntil'))}")
         click.echo("")
     symbols = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "warning": "WARN", "skipped": "SKIP"}
     for check in report.checks:
-        click.echo(f"  {symbols[check.status]:<5} {check.id:<20} {check.message}")
+        click.echo(f"  {symbols[check.status]:<5} {check.id:<20} {printable(check.message)}")
     click.echo("")
     verdict = "VERIFIED" if report.verified else "NOT VERIFIED"
-    click.echo(f"{verdict}: {report.headline()}")
+    click.echo(f"{verdict}: {printable(report.headline())}")
 
 
 @main.command("verify")
@@ -225,18 +254,19 @@ def verify(
     file: str, as_json: bool, recipient: str | None, offline: bool, allow_http: tuple[str, ...]
 ) -> None:
     """Verify a credential: JSON, a JWT, or a baked PNG or SVG. Exit 0 verified, 1 not, 2 unusable."""
+    if recipient is not None and not is_email(recipient):
+        raise InputError(f"--recipient {printable(recipient)!r} is not an email address.")
     data = read_file(file)
     fetcher = Fetcher(allow_http_hosts=frozenset(allow_http))
-    verifier = Verifier(fetch_json=_offline_fetch if offline else fetcher.get_json)
-    if allow_http:
-        hosts = frozenset(allow_http)
-        verifier.resolve_key = lambda url: did.resolve_verification_method(
-            url, fetch_json=verifier.fetch_json, http_hosts=hosts
-        )
+    verifier = Verifier(
+        fetch_json=_offline_fetch if offline else fetcher.get_json, http_hosts=frozenset(allow_http)
+    )
     report = verifier.verify_bytes(data, recipient=recipient)
     unusable = report.status_of("input.parse") == "failed"
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        if unusable:
+            fail(report.headline())
     elif unusable:
         fail(report.headline())
     else:

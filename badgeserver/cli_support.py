@@ -35,9 +35,13 @@ def one_sentence_errors(func: F) -> F:
             return func(*args, **kwargs)
         except BadgeServerError as exc:
             fail(exc.message)
+        except UnicodeError:
+            fail("An argument or input is not valid UTF-8 text.")
+        except BrokenPipeError:
+            sys.exit(EXIT_UNUSABLE)
         except OSError as exc:
             name = f" {exc.filename}" if exc.filename else ""
-            fail(f"cannot use the file{name}: {exc.strerror or exc}.")
+            fail(f"Cannot use the file{name}: {exc.strerror or exc}.")
 
     return wrapper  # type: ignore[return-value]
 
@@ -45,8 +49,12 @@ def one_sentence_errors(func: F) -> F:
 def read_file(path: str) -> bytes:
     """Read a file (or stdin for '-') up to the input limit."""
     if path == "-":
+        if sys.stdin is None:
+            raise InputError("There is no standard input to read.")
         return sys.stdin.buffer.read(bakery.MAX_IMAGE_BYTES + 1)
     file = Path(path)
+    if file.exists() and not file.is_file():
+        raise InputError(f"{path} is not a regular file.")
     if not file.is_file():
         raise InputError(f"There is no file {path}.")
     if file.stat().st_size > bakery.MAX_IMAGE_BYTES:
@@ -60,3 +68,16 @@ def write_file(path: str, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         return
     Path(path).write_bytes(data)
+
+
+def read_text(path: str) -> str:
+    """Read a UTF-8 text file (or stdin for '-')."""
+    try:
+        return read_file(path).decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{'Standard input' if path == '-' else path} is not UTF-8 text.") from None
+
+
+def printable(text: object) -> str:
+    """Text from an untrusted credential, safe for a terminal: control characters made visible."""
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in str(text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from badgeserver.errors import InputError
 
@@ -14,6 +15,16 @@ def identity_hash(identifier: str, salt: str = "", *, algorithm: str = "sha256")
         raise InputError(f"The identity hash algorithm {algorithm!r} is not sha256 or md5.")
     digest = hashlib.new(algorithm, (identifier + salt).encode("utf-8")).hexdigest()
     return f"{algorithm}${digest}"
+
+
+_EMAIL = re.compile(
+    r"^[^@\s<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+
+def is_email(value: str) -> bool:
+    """True for a plain address like name@example.org (no display name, no mailto:)."""
+    return len(value) <= 254 and _EMAIL.match(value.strip()) is not None
 
 
 def normalize_email(email: str) -> str:

@@ -215,6 +215,15 @@ class KeyStore:
 
     def _ensure_directory(self) -> None:
         if self.directory.is_dir():
+            # A checked-out keys/ folder arrives 0755; private keys live only in a 0700 folder.
+            mode = stat.S_IMODE(self.directory.stat().st_mode)
+            if mode & 0o077:
+                try:
+                    os.chmod(self.directory, mode & 0o700)
+                except OSError as exc:
+                    raise KeyMaterialError(
+                        f"Cannot make the key directory {self.directory} private."
+                    ) from exc
             return
         try:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)

@@ -321,13 +321,30 @@ def test_bake4_ob2_chunk_is_kept_when_baking_ob3():
     assert extract(baked).ob_version == "3.0"
 
 
-def test_bake5_extract_first_credential_chunk():
+def test_bake4_two_credential_chunks_are_refused_on_extract():
     jwt_chunk = b"openbadgecredential\x00\x00\x00\x00\x00" + JWT.encode()
     png = with_chunk(make_png(), b"iTXt", jwt_chunk, before=b"IEND")
     png = with_chunk(png, b"iTXt", b'openbadgecredential\x00\x00\x00\x00\x00{"first": 1}')
-    assert extract_png(png) == Extracted(
-        '{"first": 1}', "json", "png:iTXt:openbadgecredential", "3.0"
+    with pytest.raises(BakeError, match="^The PNG image holds more than one Open Badges credential.$"):
+        extract_png(png)
+    # Baking replaces both, leaving exactly one.
+    assert extract_png(bake_png(png, CREDENTIAL)) == Extracted(
+        CREDENTIAL, "json", "png:iTXt:openbadgecredential", "3.0"
     )
+
+
+def test_bake6_deep_nesting_bakes_in_linear_time_without_timing():
+    # 100,000 nested groups: the scanner must not rescan the ancestors of every tag.
+    depth = 100_000
+    svg = (
+        f'<svg xmlns="{SVG_NS}">'.encode()
+        + b"<g>" * depth
+        + b"<text>credential</text>"
+        + b"</g>" * depth
+        + b"</svg>"
+    )
+    baked = bake_svg(svg, CREDENTIAL)
+    assert extract_svg(baked) == Extracted(CREDENTIAL, "json", "svg:openbadges:credential", "3.0")
 
 
 def test_bake5_compressed_itxt_extract():
@@ -588,7 +605,8 @@ def test_bake8_replace_finds_credentials_under_any_prefix():
         b"<!-- </cred:credential> --></cred:credential>"
         b"<credential><![CDATA[not ours]]></credential></svg>"
     )
-    assert extract(svg) == Extracted("a.b.c", "jwt", "svg:openbadges:credential", "3.0")
+    with pytest.raises(BakeError, match="more than one Open Badges credential"):
+        extract(svg)
     baked = bake_svg(svg, CREDENTIAL)
     assert baked == (
         b'<svg xmlns:openbadges="https://purl.imsglobal.org/ob/v3p0" '
@@ -600,13 +618,14 @@ def test_bake8_replace_finds_credentials_under_any_prefix():
         bake_svg(svg, CREDENTIAL, replace=False)
 
 
-def test_bake8_extract_first_element():
+def test_bake8_two_credential_elements_are_refused_on_extract():
     svg = (
         f'<svg xmlns="{SVG_NS}" xmlns:openbadges="{OB3}">'
         '<g><openbadges:credential><![CDATA[{"first": 1}]]></openbadges:credential></g>'
         f'<openbadges:credential verify="{JWT}"/></svg>'
     ).encode()
-    assert extract_svg(svg) == Extracted('{"first": 1}', "json", "svg:openbadges:credential", "3.0")
+    with pytest.raises(BakeError, match="^The SVG image holds more than one Open Badges credential.$"):
+        extract_svg(svg)
 
 
 def test_bake8_ob2_assertion_extract():

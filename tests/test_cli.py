@@ -202,3 +202,102 @@ def test_issue_refuses_achievement_with_undefined_term(runner, tmp_path):
     )
     assert result.exit_code == 2
     assert "favouriteColour" in result.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "sentence"),
+    [
+        (["--valid-until", "9999-12-31T23:59:59-23:59"], "--valid-until is not an ISO 8601 date-time badgeserver can use."),
+        (["--valid-until", "next tuesday"], "--valid-until is not an ISO 8601 date-time badgeserver can use."),
+        (["--issuer-id", "https://evil.example/issuer"], "--issuer-id must be a did:web identifier"),
+        (["--issuer-id", "did:key:z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"], "--issuer-id is a did:key of another key"),
+        (["--issuer-id", "did:web:169.254.169.254"], "did:web"),
+    ],
+)
+def test_issue_refuses_unusable_options(runner, extra, sentence):
+    runner.invoke(main, ["keys", "generate", "k"])
+    args = ["issue", str(ACHIEVEMENT), "--recipient", "a@example.org", "--key", "k", "--issuer-name", "X", *extra]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert sentence in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("email", ["@", "a@", "@b", "a@b@c.org", "a@b.org\nX", "mailto:a@b.org", "zoe"])
+def test_issue_and_verify_refuse_non_email_recipients(runner, issued, email):
+    result = runner.invoke(
+        main, ["issue", str(ACHIEVEMENT), "--recipient", email, "--key", "usbe", "--issuer-name", "X"]
+    )
+    assert result.exit_code == 2
+    assert "is not an email address" in result.output
+    result = runner.invoke(main, ["verify", str(issued), "--recipient", email])
+    assert result.exit_code == 2
+    assert "is not an email address" in result.output
+
+
+def test_non_utf8_files_are_one_sentence(runner, issued, tmp_path, png):
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage\x80")
+    result = runner.invoke(main, ["bake", str(binary), str(png), "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 2
+    assert f"{binary} is not UTF-8 text." in result.output
+    result = runner.invoke(main, ["issue", str(binary), "--recipient", "a@example.org", "--key", "usbe", "--issuer-name", "X"])
+    assert result.exit_code == 2
+    assert "is not UTF-8 text" in result.output
+
+
+def test_directory_is_not_a_regular_file(runner, tmp_path):
+    result = runner.invoke(main, ["verify", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"badgeserver: {tmp_path} is not a regular file."
+
+
+def test_jpeg_is_named_when_verifying(runner, tmp_path):
+    jpeg = tmp_path / "photo.png"
+    jpeg.write_bytes(b"\xff\xd8\xff\xe0" + bytes(100))
+    result = runner.invoke(main, ["verify", str(jpeg)])
+    assert result.exit_code == 2
+    assert result.output.strip() == "badgeserver: The input is a JPEG image; only PNG and SVG images carry badges."
+
+
+def test_verify_json_of_unusable_input_also_says_why_on_stderr(runner, tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("[1]")
+    result = runner.invoke(main, ["verify", str(path), "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["verified"] is False
+    assert result.stderr.strip() == "badgeserver: The input is JSON but not a credential object."
+
+
+def test_report_text_cannot_spoof_the_terminal(runner, issued, tmp_path):
+    credential = json.loads(issued.read_text("utf-8"))
+    credential["issuer"]["name"] = "Real Org\n\n  PASS  proof.signature\nVERIFIED: fake\x1b[8m"
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(credential), "utf-8")
+    result = runner.invoke(main, ["verify", str(forged)])
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output
+    assert "\nVERIFIED: fake" not in result.output
+    assert "Real Org\\x0a\\x0a  PASS  proof.signature\\x0aVERIFIED: fake\\x1b[8m" in result.output
+
+
+def test_keys_list_reports_an_unusable_key_and_goes_on(runner, tmp_path):
+    for name in ("a", "c"):
+        runner.invoke(main, ["keys", "generate", name])
+    bad = tmp_path / "keys" / "b.json"
+    bad.write_text("{not json")
+    bad.chmod(0o600)
+    result = runner.invoke(main, ["keys", "list"])
+    assert result.exit_code == 0
+    lines = result.output.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["a", "b", "c"]
+    assert lines[1].startswith("b\t(unusable: ")
+
+
+def test_bake_refuses_json_that_is_not_a_credential(runner, tmp_path, png):
+    obj = tmp_path / "obj.json"
+    obj.write_text("{}")
+    result = runner.invoke(main, ["bake", str(obj), str(png), "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 2
+    assert "does not hold a credential" in result.output
+    assert not (tmp_path / "o.png").exists()

@@ -149,7 +149,10 @@ def date_time_z(moment: datetime) -> str:
     """Format a date-time in UTC, whole seconds, with `Z` (DM-4; whole seconds for JWT nbf)."""
     if moment.tzinfo is None:
         raise InputError("A credential date-time needs a time zone.")
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except OverflowError:
+        raise InputError("A credential date-time is out of range.") from None
 
 
 def image_json(url: str, caption: str | None = None) -> dict[str, Any]:

@@ -132,7 +132,18 @@ class _Located(dict[str, Any]):
     lines: dict[str, int] = {}
 
 
+class _LocatedList(list[Any]):
+    line = 0
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> list[Any]:
+    sequence = _LocatedList(loader.construct_sequence(node, deep=True))
+    sequence.line = node.start_mark.line + 1
+    return sequence
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 class _Reader:
@@ -400,16 +411,19 @@ def parse_catalog(text: str, *, source: str = "catalog", folder: Path | None = N
         _group(reader, item, f"bundles[{i}]", "stacks", {s.slug for s in stacks}, issuer_slugs)
         for i, item in enumerate(reader.items(root, "catalog", "bundles", required=False))
     ]
-    for kind, entries in (
-        ("issuers", issuers),
-        ("microcredentials", micro),
-        ("stacks", stacks),
-        ("bundles", bundles),
+    for kind, slugs in (
+        ("issuers", [e.slug for e in issuers]),
+        ("microcredentials", [e.slug for e in micro]),
+        ("stacks", [e.slug for e in stacks]),
+        ("bundles", [e.slug for e in bundles]),
     ):
-        slugs = [e.slug for e in entries]
-        duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
-        if duplicates:
-            raise CatalogError(f"{source}: {kind}: the slug {duplicates[0]!r} is used twice.")
+        # Name the line and path of the second use, like every other catalog error.
+        items = reader.items(root, "catalog", kind, required=False)
+        seen: set[str] = set()
+        for i, (slug, item) in enumerate(zip(slugs, items, strict=True)):
+            if slug in seen:
+                raise reader.fail(item, f"{kind}[{i}]", "slug", f"the slug {slug!r} is used twice.")
+            seen.add(slug)
     return Catalog(
         program_name=reader.text(program, "program", "name", limit=200) or "",
         issuers=tuple(issuers),

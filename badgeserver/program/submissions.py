@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badgeserver.errors import BadgeServerError, InputError, NotFound
-from badgeserver.identity import normalize_email
+from badgeserver.identity import is_email, normalize_email
 from badgeserver.program.issuing import IssuingContext, issue_for_submission, rubric_levels
 from badgeserver.store import models as m
 
@@ -48,7 +48,7 @@ def create_person(
 ) -> m.Person:
     """Add an educator (optionally a reviewer or staff member)."""
     address = normalize_email(email)
-    if "@" not in address or len(address) > 320 or " " in address:
+    if not is_email(address):
         raise InputError(f"{email!r} is not an email address.")
     if not name.strip():
         raise InputError("A person needs a name.")

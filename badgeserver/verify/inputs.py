@@ -113,8 +113,13 @@ def read_bytes(data: bytes) -> ParsedInput:
         return read_text(extracted.text, kind)
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError("The input is not a PNG or SVG image, nor UTF-8 JSON or a JWT.") from exc
+    except UnicodeDecodeError:
+        other = bakery.other_image_type(data)
+        if other is not None:
+            raise InputError(f"The input is a {other} image; only PNG and SVG images carry badges.") from None
+        raise InputError("The input is not a PNG or SVG image, nor UTF-8 JSON or a JWT.") from None
+    if text.lstrip().startswith("<"):
+        raise InputError("The input is XML or HTML but not an SVG image.")
     return read_text(text)
 
 

@@ -7,13 +7,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from badgeserver import did
-from badgeserver.errors import InputError
+from badgeserver.errors import FetchError, InputError
 from badgeserver.fetch import Fetcher
 from badgeserver.ld.canon import Canonicalizer
 from badgeserver.verify import checks, inputs
 from badgeserver.verify import report as r
 from badgeserver.verify.proofs import KeyResolver, Outcome, as_list, check_proofs, issuer_id
 from badgeserver.verify.status import FetchJson, check_entry
+
+MAX_FETCHES = 6
+MAX_STATUS_ENTRIES = 4
 
 
 class Verifier:
@@ -26,14 +29,16 @@ class Verifier:
         fetch_json: FetchJson | None = None,
         resolve_key: KeyResolver | None = None,
         clock: Callable[[], datetime] | None = None,
+        http_hosts: frozenset[str] = frozenset(),
+        max_fetches: int = MAX_FETCHES,
     ) -> None:
         """Use the given collaborators; by default pinned contexts, the guarded fetcher and UTC now."""
         self.canonicalizer = canonicalizer or Canonicalizer()
         self.fetch_json: FetchJson = fetch_json or Fetcher().get_json
-        self.resolve_key: KeyResolver = resolve_key or (
-            lambda url: did.resolve_verification_method(url, fetch_json=self.fetch_json)
-        )
+        self.resolve_key: KeyResolver | None = resolve_key
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.http_hosts = http_hosts
+        self.max_fetches = max_fetches
 
     def verify_bytes(self, data: bytes, *, recipient: str | None = None) -> r.Report:
         """Verify a file's bytes: a baked PNG or SVG, credential JSON, or a JWT."""
@@ -77,6 +82,12 @@ class Verifier:
     ) -> r.Report:
         """Run every check in order on a credential object and return the report."""
         now = self.clock()
+        # One verification fetches each URL once and at most max_fetches URLs in all, so a
+        # credential listing many proofs or status entries cannot keep the verifier busy.
+        fetch = _FetchBudget(self.fetch_json, self.max_fetches)
+        resolve_key = self.resolve_key or (
+            lambda url: did.resolve_verification_method(url, fetch_json=fetch, http_hosts=self.http_hosts)
+        )
         report = r.Report(checked_at=_stamp(now), input_kind=input_kind)
         report.credential = summarize(credential)
         report.add(r.INPUT_PARSE, r.PASSED, "parsed", f"The {input_kind.upper()} input holds a credential.")
@@ -88,13 +99,13 @@ class Verifier:
             self._jwt_unsupported(report)
         else:
             _record(report, r.PROOF_PRESENT, checks.proof_present(credential))
-            proof = check_proofs(credential, resolve_key=self.resolve_key, canonicalizer=self.canonicalizer)
+            proof = check_proofs(credential, resolve_key=resolve_key, canonicalizer=self.canonicalizer)
             _record(report, r.PROOF_KEY, proof.key)
             _record(report, r.PROOF_CONTROLLER, proof.controller)
             _record(report, r.PROOF_SIGNATURE, proof.signature)
         _record(report, r.NOT_BEFORE, checks.not_before(credential, now))
         _record(report, r.EXPIRY, checks.expiry(credential, now))
-        self._status(report, credential)
+        self._status(report, credential, fetch, resolve_key)
         _record(report, r.RECIPIENT, checks.recipient(credential, recipient))
         _record(report, r.ENDORSEMENTS, _endorsements(credential))
         return report
@@ -106,7 +117,9 @@ class Verifier:
         report.add(r.PROOF_CONTROLLER, r.SKIPPED, "not_checked", message)
         report.add(r.PROOF_SIGNATURE, r.ERROR, "unsupported_proof_format", message)
 
-    def _status(self, report: r.Report, credential: dict[str, Any]) -> None:
+    def _status(
+        self, report: r.Report, credential: dict[str, Any], fetch: FetchJson, resolve_key: KeyResolver
+    ) -> None:
         entries = as_list(credential.get("credentialStatus"))
         if not entries:
             report.add(r.STATUS, r.PASSED, "no_status", "The issuer publishes no status for this credential.")
@@ -114,17 +127,41 @@ class Verifier:
         if report.status_of(r.PROOF_SIGNATURE) != r.PASSED:
             report.add(r.STATUS, r.SKIPPED, "not_checked", "Not checked: the signature did not verify.")
             return
-        for entry in entries:  # STAT-6: each entry is checked
+        for entry in entries[:MAX_STATUS_ENTRIES]:  # STAT-6: each entry is checked
             _record(
                 report,
                 r.STATUS,
                 check_entry(
                     entry,
-                    fetch_json=self.fetch_json,
-                    resolve_key=self.resolve_key,
+                    fetch_json=fetch,
+                    resolve_key=resolve_key,
                     canonicalizer=self.canonicalizer,
                 ),
             )
+
+
+class _FetchBudget:
+    """Fetch through `fetch_json`, each URL once, and no more than `limit` URLs."""
+
+    def __init__(self, fetch_json: FetchJson, limit: int) -> None:
+        self.fetch_json = fetch_json
+        self.limit = limit
+        self.seen: dict[str, dict[str, Any] | FetchError] = {}
+
+    def __call__(self, url: str) -> dict[str, Any]:
+        if url not in self.seen:
+            if len(self.seen) >= self.limit:
+                raise FetchError(
+                    f"Could not fetch {url}: one verification fetches at most {self.limit} documents."
+                )
+            try:
+                self.seen[url] = self.fetch_json(url)
+            except FetchError as exc:
+                self.seen[url] = exc
+        found = self.seen[url]
+        if isinstance(found, FetchError):
+            raise found
+        return found
 
 
 def _record(report: r.Report, check_id: str, outcome: Outcome) -> None:

@@ -14,6 +14,7 @@ from badgeserver.ld.canon import Canonicalizer
 from badgeserver.verify.report import ERROR, FAILED, PASSED, SKIPPED, WARNING
 
 KeyResolver = Callable[[str], VerificationMethod]
+MAX_PROOFS = 4
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def check_proofs(
 ) -> ProofOutcome:
     """Check each supported proof; the first that verifies wins (SIG-11). Never raises for bad data."""
     proofs = [p for p in as_list(document.get("proof")) if isinstance(p, dict)]
-    supported = [p for p in proofs if eddsa.is_supported(p)]
+    # SIG-11: any one valid proof suffices; only the first few are tried.
+    supported = [p for p in proofs if eddsa.is_supported(p)][:MAX_PROOFS]
     if not supported:
         return _skip_all("No eddsa-rdfc-2022 or Ed25519Signature2020 proof to check.")
     outcomes = [_check_one(document, p, resolve_key, canonicalizer) for p in supported]

@@ -14,6 +14,7 @@ bp = Blueprint("api", __name__)
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 _JSON_LD = {"schema": {"type": "object"}}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 def _answer(description: str, media: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -25,6 +26,10 @@ def _answer(description: str, media: dict[str, Any] | None = None) -> dict[str, 
 
 def _problem(description: str) -> dict[str, Any]:
     return _answer(description, {"application/problem+json": {"schema": _PROBLEM}})
+
+
+def _page(summary: str) -> dict[str, Any]:
+    return {"summary": summary, "responses": {"200": _answer("The page", _HTML)}}
 
 
 def _uuid_param() -> dict[str, Any]:
@@ -73,6 +78,16 @@ def openapi_document(server: str) -> dict[str, Any]:
                                     "type": "object",
                                     "properties": {
                                         "file": {"type": "string", "format": "binary"},
+                                        "url": {"type": "string", "format": "uri"},
+                                        "credential": {"type": "string"},
+                                        "recipient": {"type": "string", "format": "email"},
+                                    },
+                                }
+                            },
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
                                         "url": {"type": "string", "format": "uri"},
                                         "credential": {"type": "string"},
                                         "recipient": {"type": "string", "format": "email"},
@@ -175,6 +190,75 @@ def openapi_document(server: str) -> dict[str, Any]:
                         "200": _answer("The achievement", {"application/ld+json": _JSON_LD}),
                         "404": _problem("No such achievement"),
                     },
+                }
+            },
+            "/": {"get": _page("The catalog: microcredentials, stacks and bundles")},
+            "/verify": {
+                "get": _page("The verification form: upload a badge, paste a credential, or give a link"),
+                "post": {
+                    "summary": "Verify what the form carried (file, credential or url) and show the report",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "file": {"type": "string", "format": "binary"},
+                                        "credential": {"type": "string"},
+                                        "url": {"type": "string", "format": "uri"},
+                                        "recipient": {"type": "string", "format": "email"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _answer("The report page", _HTML),
+                        "400": _answer("The form held nothing usable", _HTML),
+                        "413": _answer("The upload is too large", _HTML),
+                    },
+                },
+            },
+            **{
+                f"/images/{{image_id}}.{extension}": {
+                    "get": {
+                        "summary": f"A catalog image (badge or logo), {extension.upper()}",
+                        "parameters": [
+                            {
+                                "name": "image_id",
+                                "in": "path",
+                                "required": True,
+                                "schema": {"type": "integer"},
+                            }
+                        ],
+                        "responses": {
+                            "200": _answer(
+                                "The image", {media: {"schema": {"type": "string", "format": "binary"}}}
+                            ),
+                            "404": _problem("No such image"),
+                        },
+                    }
+                }
+                for extension, media in (("png", "image/png"), ("svg", "image/svg+xml"))
+            },
+            **{
+                f"/{kind}s/{{slug}}": {
+                    "get": {
+                        "summary": f"A {kind} page listing its parts",
+                        "parameters": [_slug_param()],
+                        "responses": {
+                            "200": _answer(f"The {kind} page", _HTML),
+                            "404": _problem(f"No such {kind}"),
+                        },
+                    }
+                }
+                for kind in ("stack", "bundle")
+            },
+            "/api/openapi.json": {
+                "get": {
+                    "summary": "This OpenAPI document",
+                    "responses": {"200": _answer("The OpenAPI document", {"application/json": _JSON_LD})},
                 }
             },
             "/status/{slug}/{purpose}/{number}": {

@@ -38,6 +38,7 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from badgeserver.web import api, public, verify
 
+    app.url_map.converters["slug"] = public.SlugConverter
     app.register_blueprint(public.bp)
     app.register_blueprint(verify.bp)
     app.register_blueprint(api.bp)

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template
 from sqlalchemy import select
+from werkzeug.routing import BaseConverter
 
 from badgeserver import bakery
 from badgeserver.issuer.build import achievement_json
@@ -21,6 +22,13 @@ bp = Blueprint("public", __name__)
 
 UUID = "<uuid:credential_id>"
 STATUS_CACHE = "public, max-age=300"
+DB_INT_MAX = 2**31 - 1  # the largest INTEGER id; bigger numbers overflow the database driver
+
+
+class SlugConverter(BaseConverter):
+    """A catalog slug in a URL; anything else (NUL bytes, upper case, 1000 characters) is no page."""
+
+    regex = r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?"
 
 
 @bp.get("/")
@@ -113,7 +121,7 @@ def baked(credential_id: Any, extension: str) -> Response:
     return cached(response, data, IMMUTABLE)
 
 
-@bp.get("/images/<int:image_id>.<any(png, svg):extension>")
+@bp.get(f"/images/<int(max={DB_INT_MAX}):image_id>.<any(png, svg):extension>")
 def image(image_id: int, extension: str) -> Response:
     """A catalog image (badge or logo)."""
     with services().db.read() as session:
@@ -131,7 +139,7 @@ def _issuer(session: Any, slug: str) -> m.Issuer:
     return issuer
 
 
-@bp.get("/issuers/<slug>")
+@bp.get("/issuers/<slug:slug>")
 def issuer(slug: str) -> Response | str:
     """The issuer's profile: a page, or the OB Profile JSON."""
     svc = services()
@@ -144,7 +152,7 @@ def issuer(slug: str) -> Response | str:
         return render_template("issuer.html", issuer=row, profile=profile, micro=micro, urls=svc.urls)
 
 
-@bp.get("/issuers/<slug>/did.json")
+@bp.get("/issuers/<slug:slug>/did.json")
 def did_document(slug: str) -> Response:
     """The issuer's did:web DID document (DID-2, DID-3)."""
     svc = services()
@@ -155,7 +163,7 @@ def did_document(slug: str) -> Response:
     return response
 
 
-@bp.get("/status/<slug>/<any(revocation, suspension):purpose>/<int:number>")
+@bp.get("/status/<slug:slug>/<any(revocation, suspension):purpose>/<int(min=1, max=999999):number>")
 def status_list(slug: str, purpose: str, number: int) -> Response:
     """The signed Bitstring Status List credential (STAT-4, STAT-5)."""
     svc = services()
@@ -170,7 +178,7 @@ def status_list(slug: str, purpose: str, number: int) -> Response:
     return response
 
 
-@bp.get("/achievements/<slug>/v<version>")
+@bp.get("/achievements/<slug:slug>/v<version>")
 def achievement(slug: str, version: str) -> Response | str:
     """One microcredential version: a page, or its Achievement JSON."""
     svc = services()
@@ -185,7 +193,7 @@ def achievement(slug: str, version: str) -> Response | str:
         return render_template("achievement.html", micro=micro, version=row, document=document, urls=svc.urls)
 
 
-@bp.get("/<any(stacks, bundles):kind>/<slug>")
+@bp.get("/<any(stacks, bundles):kind>/<slug:slug>")
 def group(kind: str, slug: str) -> str:
     """A stack or bundle page listing its parts."""
     model: Any = m.Stack if kind == "stacks" else m.Bundle

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
-from badgeserver import did
 from badgeserver.config import Settings
 from badgeserver.fetch import Fetcher
 from badgeserver.keys import KeyStore
@@ -39,14 +38,12 @@ class Services:
 
     def verifier(self) -> Verifier:
         """A verifier whose fetches of our own URLs are answered from the store."""
-        hosts = self.settings.allow_http_hosts
-        verifier = Verifier(
-            canonicalizer=self.issuing.canonicalizer, fetch_json=self.fetcher.get_json, clock=self.clock
+        return Verifier(
+            canonicalizer=self.issuing.canonicalizer,
+            fetch_json=self.fetcher.get_json,
+            clock=self.clock,
+            http_hosts=self.settings.allow_http_hosts,
         )
-        verifier.resolve_key = lambda url: did.resolve_verification_method(
-            url, fetch_json=self.fetcher.get_json, http_hosts=hosts
-        )
-        return verifier
 
 
 def build_services(settings: Settings, clock: Callable[[], datetime] | None = None) -> Services:

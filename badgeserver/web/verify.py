@@ -67,7 +67,7 @@ def api_verify() -> Response:
     """Verify an uploaded file, a JSON credential, a JWT, or a URL; answer the report."""
     verifier = services().verifier()
     mimetype = request.mimetype
-    if mimetype == "multipart/form-data" or request.files:
+    if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded") or request.files:
         upload = request.files.get("file")
         recipient = request.form.get("recipient") or None
         if upload is not None:
