@@ -53,7 +53,7 @@ def drift(db: Database, metadata: sa.MetaData = Base.metadata) -> list:
 
 def test_upgrade_creates_every_table_downgrade_removes_them_and_upgrade_again(bare_db):
     expected = set(Base.metadata.tables)
-    assert len(expected) == 15
+    assert len(expected) == 23
     assert tables(bare_db) == set()
 
     upgrade(bare_db.engine)
@@ -66,7 +66,7 @@ def test_upgrade_creates_every_table_downgrade_removes_them_and_upgrade_again(ba
     assert tables(bare_db) == expected | {"alembic_version"}
     with bare_db.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            "0001"
+            "0002"
         ]
 
 

@@ -17,6 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -81,6 +83,7 @@ class Microcredential(Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuers.id"))
     state: Mapped[str] = mapped_column(String(16), default="active")  # active, retired
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     issuer: Mapped[Issuer] = relationship()
     versions: Mapped[list[MicrocredentialVersion]] = relationship(
         back_populates="microcredential", order_by="MicrocredentialVersion.id"
@@ -174,6 +177,8 @@ class Person(Base):
     is_reviewer: Mapped[bool] = mapped_column(Boolean, default=False)
     is_staff: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Submission(Base):
@@ -186,6 +191,7 @@ class Submission(Base):
     state: Mapped[str] = mapped_column(String(16))  # draft, submitted, returned, earned
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    publish_evidence: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     educator: Mapped[Person] = relationship()
     version: Mapped[MicrocredentialVersion] = relationship()
     attempts: Mapped[list[Attempt]] = relationship(back_populates="submission", order_by="Attempt.number")
@@ -261,3 +267,114 @@ class Credential(Base):
     earner: Mapped[Person] = relationship()
     issuer: Mapped[Issuer] = relationship()
     version: Mapped[MicrocredentialVersion | None] = relationship()
+
+
+class ReviewerAssignment(Base):
+    """Staff's designation of a trained founding reviewer for a stack (before anyone holds it)."""
+
+    __tablename__ = "reviewer_assignments"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    stack_id: Mapped[int] = mapped_column(ForeignKey("stacks.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EvidenceItem(Base):
+    """A file or link an educator submitted; private to its owner, reviewers and staff."""
+
+    __tablename__ = "evidence_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attempts.id"), default=None
+    )  # None: not yet submitted
+    kind: Mapped[str] = mapped_column(String(8))  # file, link
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(2000), default=None)
+    filename: Mapped[str | None] = mapped_column(String(255), default=None)
+    media_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Payment(Base):
+    """A review fee recorded as paid, with its receipt number (no payment gateway)."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    receipt: Mapped[str] = mapped_column(String(40), unique=True)
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    paid_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attempts.id"), default=None
+    )  # the attempt it paid for
+
+
+class Payout(Base):
+    """The reviewer's share of a fee, one per completed review."""
+
+    __tablename__ = "payouts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id"), unique=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reviewer: Mapped[Person] = relationship()
+
+
+class OutboxMessage(Base):
+    """A notification waiting to be sent (SMTP when configured, the log otherwise)."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_email: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is stored; scoped and revocable."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    person: Mapped[Person] = relationship()
+
+
+class LoginAttempt(Base):
+    """A sign-in attempt, kept to throttle guessing."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AuditEntry(Base):
+    """One state change: who, when, what, and the record before and after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), default=None)  # None: the system
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    after: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    actor: Mapped[Person | None] = relationship()
