@@ -368,3 +368,38 @@ def test_changing_a_version_without_a_new_version_is_refused_and_rolled_back(cli
     accepted = cli.invoke(write_mini_catalog(tmp_path / "bumped", bumped))
     assert accepted.exit_code == 0, accepted.output
     assert accepted.stdout.strip() == "Imported catalog.yaml: 2 created, 1 updated, 4 unchanged."
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    credit: 0.5\n",
+            "    credit: 0.5\n    creditt: 5\n",
+            "catalog.yaml line 19: microcredentials[0].creditt: 'creditt' is not a field of the catalog format.",
+        ),
+        (
+            "format: badgeserver-catalog/1\n",
+            "format: badgeserver-catalog/1\nformat: badgeserver-catalog/1\n",
+            "catalog.yaml line 2: not valid YAML (the key 'format' appears twice in one mapping).",
+        ),
+        (
+            "    credit: 0.5\n",
+            "    credit: 7\n    credit: 0.5\n",
+            "catalog.yaml line 19: not valid YAML (the key 'credit' appears twice in one mapping).",
+        ),
+        (
+            "          - {id: not-yet, name: Not Yet, description: No concept named.}\n",
+            "          - {id: not-yet, name: Not Yet, description: No concept named., points: 3}\n",
+            "catalog.yaml line 36: microcredentials[0].rubric[0].levels[0].points: 'points' is not a field of the catalog format.",
+        ),
+    ],
+)
+def test_unknown_and_duplicate_keys_are_refused_with_their_line(tmp_path, old, new, message):
+    from tests.support.mini_catalog import CATALOG, write_mini_catalog
+
+    assert old in CATALOG
+    path = write_mini_catalog(tmp_path, CATALOG.replace(old, new, 1))
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(path)
+    assert str(raised.value) == message

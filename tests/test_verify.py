@@ -72,6 +72,7 @@ FRESH_CHECKS = [
     ("time.not_before", "passed", "valid_from"),
     ("time.expiry", "passed", "no_expiry"),
     ("status", "passed", "no_status"),
+    ("issuer.known", "skipped", "not_requested"),
     ("recipient.match", "skipped", "not_requested"),
     ("endorsements", "skipped", "no_endorsements"),
 ]
@@ -192,7 +193,7 @@ def test_ver_fresh_credential_is_verified_with_every_check_in_order(
     as_json = report.to_json()
     assert as_json["verified"] is True
     assert as_json["checked_at"] == "2026-04-01T12:00:00Z"
-    assert as_json["summary"] == {"passed": 12, "failed": 0, "warning": 0, "error": 0, "skipped": 2}
+    assert as_json["summary"] == {"passed": 12, "failed": 0, "warning": 0, "error": 0, "skipped": 3}
     assert as_json["credential"] == {
         "id": CREDENTIAL_ID,
         "name": "Classroom Assessment Literacy",
@@ -246,7 +247,7 @@ def test_ver3_signature_failure_skips_status(canonicalizer: Canonicalizer) -> No
     assert _check(report, "status") == (
         "skipped",
         "not_checked",
-        "Not checked: the signature did not verify.",
+        "Not checked: the signature was not verified.",
     )
     assert web.asked == []
 
@@ -642,7 +643,7 @@ def test_ver0_unreadable_input_is_reported_not_raised(
     assert (report.checks[0].status, report.checks[0].code) == ("failed", code)
     assert report.checks[0].message == message
     assert [c.id for c in report.checks] == list(CHECK_ORDER)
-    assert [(c.status, c.code) for c in report.checks[1:]] == [SKIPPED_INPUT] * 13
+    assert [(c.status, c.code) for c in report.checks[1:]] == [SKIPPED_INPUT] * 14
     assert report.verified is False
     assert report.headline() == message
     assert report.to_json()["summary"] == {
@@ -650,7 +651,7 @@ def test_ver0_unreadable_input_is_reported_not_raised(
         "failed": 1,
         "warning": 0,
         "error": 0,
-        "skipped": 13,
+        "skipped": 14,
     }
 
 

@@ -19,6 +19,40 @@ _VERSION = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
 AUDIENCES = ("teacher", "coach", "counselor", "administrator")
 
 
+# The fields each part of the catalog may have (keyed by the part's name in the field path).
+_KEYS: dict[str, frozenset[str]] = {
+    "catalog": frozenset({"format", "program", "issuers", "microcredentials", "stacks", "bundles"}),
+    "program": frozenset({"name", "description"}),
+    "issuers": frozenset({"slug", "name", "url", "email", "description", "image"}),
+    "microcredentials": frozenset(
+        {
+            "slug",
+            "issuer",
+            "name",
+            "version",
+            "achievement_type",
+            "audience",
+            "credit",
+            "fee",
+            "description",
+            "criteria",
+            "evidence",
+            "reflection_prompts",
+            "rubric",
+            "alignments",
+            "tags",
+            "image",
+        }
+    ),
+    "evidence": frozenset({"name", "description"}),
+    "rubric": frozenset({"id", "name", "description", "required", "levels"}),
+    "levels": frozenset({"id", "name", "description"}),
+    "alignments": frozenset({"name", "url", "framework"}),
+    "stacks": frozenset({"slug", "issuer", "name", "description", "credit", "image", "microcredentials"}),
+    "bundles": frozenset({"slug", "issuer", "name", "description", "credit", "image", "stacks"}),
+}
+
+
 class CatalogError(InputError):
     """The catalog file is wrong at one field; the message names the field and its line."""
 
@@ -121,6 +155,14 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode):
+            if key.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key.value!r} appears twice in one mapping", key.start_mark
+                )
+            seen.add(key.value)
     mapping = _Located({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
     mapping.line = node.start_mark.line + 1
     mapping.lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
@@ -165,6 +207,10 @@ class _Reader:
     def mapping(self, value: Any, path: str, parent: Any = None, key: str | None = None) -> _Located:
         if not isinstance(value, _Located):
             raise self.fail(parent if parent is not None else value, path, key, "must be a mapping.")
+        allowed = _KEYS.get(re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1])
+        for name in value:
+            if allowed is not None and name not in allowed:
+                raise self.fail(value, path, name, f"{name!r} is not a field of the catalog format.")
         return value
 
     def text(
@@ -212,7 +258,8 @@ class _Reader:
         value = data.get(key, [] if not required else None)
         if not isinstance(value, list) or (required and not value):
             raise self.fail(data, path, key if key in data else None, f"{key} must be a non-empty list.")
-        return [self.mapping(item, f"{path}.{key}[{i}]", data, key) for i, item in enumerate(value)]
+        prefix = "" if path == "catalog" else f"{path}."
+        return [self.mapping(item, f"{prefix}{key}[{i}]", data, key) for i, item in enumerate(value)]
 
     def required_image(self, data: _Located, path: str) -> CatalogImage:
         image = self.image(data, path)

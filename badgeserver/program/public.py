@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badgeserver import did
+from badgeserver.errors import FetchError
 from badgeserver.issuer import build
 from badgeserver.ld.contexts import OB_V3P0, VC_V2
 from badgeserver.program import issuing
@@ -23,7 +24,7 @@ from badgeserver.store.db import Database
 _LOCAL = re.compile(
     r"^/(?:issuers/(?P<did>[a-z0-9-]+)/did\.json"
     r"|status/(?P<list>[a-z0-9-]+)/(?P<purpose>revocation|suspension)/(?P<number>[0-9]{1,6})"
-    r"|credentials/(?P<credential>[0-9a-f-]{36})(?:\.json|\.png|\.svg)?)$"
+    r"|credentials/(?P<credential>[0-9a-fA-F-]{36})(?:\.json|\.png|\.svg)?)$"
 )
 
 
@@ -79,9 +80,16 @@ def local_fetcher(
     def answer(url: str) -> bytes | None:
         # did:web always resolves over https, so our own host matches whatever the scheme.
         parts = urlsplit(url)
-        if parts.netloc != own_host or parts.query:
+        if parts.netloc.lower() != own_host.lower():
             return None
-        match = _LOCAL.match(parts.path)
+        text = _answer(parts.path)
+        if text is None:
+            # Our own host never goes to the network: a miss is a miss.
+            raise FetchError(f"There is no public document at {url} on this server.")
+        return text
+
+    def _answer(path: str) -> bytes | None:
+        match = _LOCAL.match(path)
         if match is None:
             return None
         with db.transaction() as session:
@@ -96,7 +104,7 @@ def local_fetcher(
                     session, issuer, match["purpose"], int(match["number"]), ctx, clock()
                 )
                 return None if text is None else text.encode("utf-8")
-            text = credential_json(session, match["credential"])
+            text = credential_json(session, match["credential"].lower())
             return None if text is None else text.encode("utf-8")
 
     return answer

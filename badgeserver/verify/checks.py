@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -200,3 +201,23 @@ def recipient(credential: dict[str, Any], email: str | None) -> Outcome:
     if not emails:
         return Outcome(FAILED, "recipient_unknown", "The credential names no email address to compare.")
     return Outcome(FAILED, "recipient_mismatch", f"The credential was not issued to {email}.")
+
+
+def issuer_known(credential: dict[str, Any], known: Mapping[str, str] | None) -> Outcome:
+    """VER-10: say whether the issuer is one this site vouches for, so a name alone proves nothing."""
+    if known is None:
+        return Outcome(SKIPPED, "not_requested", "No list of known issuers was given.")
+    issuer = credential.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    claimed = issuer.get("name") if isinstance(issuer, dict) else None
+    if isinstance(issuer_id, str) and issuer_id in known:
+        return Outcome(
+            PASSED, "issuer_known", f"The issuer is {known[issuer_id]} ({issuer_id}), an issuer of this site."
+        )
+    name = f"calls itself {claimed!r} but " if isinstance(claimed, str) and claimed else ""
+    return Outcome(
+        WARNING,
+        "issuer_unknown",
+        f"The issuer {issuer_id} {name}is not one of this site's issuers; "
+        "trust it only if you know that identifier.",
+    )

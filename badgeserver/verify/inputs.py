@@ -24,7 +24,7 @@ class ParsedInput:
     proof_format: str  # "embedded" (Data Integrity) or "jwt"
 
 
-def _check_depth(text: str) -> None:
+def check_depth(text: str) -> None:
     """Refuse JSON nested deeper than MAX_DEPTH before parsing it."""
     depth = 0
     in_string = False
@@ -51,7 +51,7 @@ def parse_json(text: str) -> dict[str, Any]:
     """Parse credential JSON text with size and depth limits; InputError if it is not one object."""
     if len(text.encode("utf-8")) > MAX_JSON_BYTES:
         raise InputTooLarge(f"The credential is larger than {MAX_JSON_BYTES // 1024} KiB.")
-    _check_depth(text)
+    check_depth(text)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

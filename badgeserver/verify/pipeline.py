@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ class Verifier:
         clock: Callable[[], datetime] | None = None,
         http_hosts: frozenset[str] = frozenset(),
         max_fetches: int = MAX_FETCHES,
+        known_issuers: Mapping[str, str] | None = None,
     ) -> None:
         """Use the given collaborators; by default pinned contexts, the guarded fetcher and UTC now."""
         self.canonicalizer = canonicalizer or Canonicalizer()
@@ -39,6 +40,7 @@ class Verifier:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.http_hosts = http_hosts
         self.max_fetches = max_fetches
+        self.known_issuers = known_issuers
 
     def verify_bytes(self, data: bytes, *, recipient: str | None = None) -> r.Report:
         """Verify a file's bytes: a baked PNG or SVG, credential JSON, or a JWT."""
@@ -106,6 +108,7 @@ class Verifier:
         _record(report, r.NOT_BEFORE, checks.not_before(credential, now))
         _record(report, r.EXPIRY, checks.expiry(credential, now))
         self._status(report, credential, fetch, resolve_key)
+        _record(report, r.ISSUER_KNOWN, checks.issuer_known(credential, self.known_issuers))
         _record(report, r.RECIPIENT, checks.recipient(credential, recipient))
         _record(report, r.ENDORSEMENTS, _endorsements(credential))
         return report
@@ -125,7 +128,7 @@ class Verifier:
             report.add(r.STATUS, r.PASSED, "no_status", "The issuer publishes no status for this credential.")
             return
         if report.status_of(r.PROOF_SIGNATURE) != r.PASSED:
-            report.add(r.STATUS, r.SKIPPED, "not_checked", "Not checked: the signature did not verify.")
+            report.add(r.STATUS, r.SKIPPED, "not_checked", "Not checked: the signature was not verified.")
             return
         for entry in entries[:MAX_STATUS_ENTRIES]:  # STAT-6: each entry is checked
             _record(

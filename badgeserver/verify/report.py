@@ -25,6 +25,7 @@ PROOF_SIGNATURE = "proof.signature"
 NOT_BEFORE = "time.not_before"
 EXPIRY = "time.expiry"
 STATUS = "status"
+ISSUER_KNOWN = "issuer.known"
 RECIPIENT = "recipient.match"
 ENDORSEMENTS = "endorsements"
 CHECK_ORDER = (
@@ -40,6 +41,7 @@ CHECK_ORDER = (
     NOT_BEFORE,
     EXPIRY,
     STATUS,
+    ISSUER_KNOWN,
     RECIPIENT,
     ENDORSEMENTS,
 )
@@ -106,6 +108,9 @@ class Report:
         if problems:
             return problems[0].message
         if self.verified:
+            for check in self.checks:
+                if check.id == ISSUER_KNOWN and check.status == WARNING:
+                    return f"The signature is valid, but: {check.message}"
             return "This credential is authentic and valid."
         return "No proof could be checked, so this credential is not verified."
 

@@ -15,10 +15,17 @@ from badgeserver.errors import (
     InputTooLarge,
     NotFound,
 )
+from badgeserver.web.negotiate import wants_html
 
 log = logging.getLogger(__name__)
 
 STATUS_BY_CODE = {"forbidden": 403, "conflict": 409, "not_found": 404}
+DETAILS = {
+    400: "The request could not be understood.",
+    404: "There is nothing at this address.",
+    405: "This address does not accept that method.",
+    413: "The upload is larger than badgeserver accepts.",
+}
 
 
 def status_for(error: BadgeServerError) -> int:
@@ -35,11 +42,10 @@ def status_for(error: BadgeServerError) -> int:
 
 
 def wants_json() -> bool:
-    """True when the caller is a program (API path, or JSON preferred over HTML)."""
+    """True when the caller is a program: an API path, or anyone who did not ask for HTML first."""
     if request.path.startswith("/api/") or request.path.endswith(".json"):
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json", "application/ld+json"])
-    return best in ("application/json", "application/ld+json")
+    return not wants_html()
 
 
 def problem(status: int, title: str, detail: str, code: str | None = None) -> Response:
@@ -67,10 +73,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
         status = error.code or 500
-        detail = error.description or _title(status)
-        if status == 413:
-            detail = "The upload is larger than badgeserver accepts."
-        return problem(status, _title(status), detail)
+        detail = DETAILS.get(status) if error.description == type(error).description else error.description
+        response = problem(status, _title(status), detail or _title(status))
+        if status == 405:  # RFC 9110: a 405 names the methods that work
+            for name, value in error.get_headers():
+                if name.lower() == "allow":
+                    response.headers["Allow"] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

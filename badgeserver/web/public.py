@@ -15,13 +15,27 @@ from badgeserver.ld.contexts import OB_V3P0, VC_V2
 from badgeserver.program import issuing
 from badgeserver.program import public as published
 from badgeserver.store import models as m
-from badgeserver.web.negotiate import IMMUTABLE, cached, credential_mimetype, json_response, wants_html
+from badgeserver.web.negotiate import (
+    CREDENTIAL_JSON,
+    IMMUTABLE,
+    credential_mimetype,
+    image_response,
+    json_response,
+    wants_html,
+)
 from badgeserver.web.services import services
 
 bp = Blueprint("public", __name__)
 
 UUID = "<uuid:credential_id>"
 STATUS_CACHE = "public, max-age=300"
+
+
+@bp.after_request
+def _vary(response: Response) -> Response:
+    """Pages and documents share URLs and differ by Accept, so caches must key on it."""
+    response.vary.add("Accept")
+    return response
 DB_INT_MAX = 2**31 - 1  # the largest INTEGER id; bigger numbers overflow the database driver
 
 
@@ -58,7 +72,9 @@ def credential(credential_id: Any) -> Response | str:
     with svc.db.read() as session:
         row = _credential(session, str(credential_id))
         if not wants_html():
-            return json_response(row.signed_json, mimetype=credential_mimetype(), cache=IMMUTABLE)
+            return json_response(
+                row.signed_json, mimetype=credential_mimetype(), cache=CREDENTIAL_JSON, public=True
+            )
         document = json.loads(row.signed_json)
         report = svc.verifier().verify_text(row.signed_json)
         return render_template(
@@ -95,7 +111,9 @@ def credential_json(credential_id: Any) -> Response:
     """The exact signed credential JSON."""
     with services().db.read() as session:
         row = _credential(session, str(credential_id))
-        return json_response(row.signed_json, mimetype=credential_mimetype(), cache=IMMUTABLE)
+        return json_response(
+            row.signed_json, mimetype=credential_mimetype(), cache=CREDENTIAL_JSON, public=True
+        )
 
 
 def _badge_image(session: Any, row: m.Credential, extension: str) -> m.Image:
@@ -116,9 +134,9 @@ def baked(credential_id: Any, extension: str) -> Response:
         row = _credential(session, str(credential_id))
         image = _badge_image(session, row, extension)
         data = bakery.bake(image.data, row.signed_json)
-    response = Response(data, mimetype=image.media_type)
+    response = image_response(data, image.media_type, IMMUTABLE)
     response.headers["Content-Disposition"] = f'inline; filename="badge-{credential_id}.{extension}"'
-    return cached(response, data, IMMUTABLE)
+    return response
 
 
 @bp.get(f"/images/<int(max={DB_INT_MAX}):image_id>.<any(png, svg):extension>")
@@ -129,7 +147,7 @@ def image(image_id: int, extension: str) -> Response:
         media = "image/png" if extension == "png" else "image/svg+xml"
         if row is None or row.media_type != media:
             abort(404, description="There is no such image.")
-        return cached(Response(row.data, mimetype=row.media_type), row.data, IMMUTABLE)
+        return image_response(row.data, row.media_type, IMMUTABLE)
 
 
 def _issuer(session: Any, slug: str) -> m.Issuer:
@@ -147,7 +165,9 @@ def issuer(slug: str) -> Response | str:
         row = _issuer(session, slug)
         profile = published.profile_json(row, svc.issuing)
         if not wants_html():
-            return json_response(profile, mimetype="application/ld+json", cache="public, max-age=3600")
+            return json_response(
+                profile, mimetype="application/ld+json", cache="public, max-age=3600", public=True
+            )
         micro = session.scalars(select(m.Microcredential).where(m.Microcredential.issuer_id == row.id)).all()
         return render_template("issuer.html", issuer=row, profile=profile, micro=micro, urls=svc.urls)
 
@@ -189,7 +209,9 @@ def achievement(slug: str, version: str) -> Response | str:
             abort(404, description=f"There is no microcredential {slug!r} version {version!r}.")
         document = {"@context": [VC_V2, OB_V3P0], **achievement_json(issuing.achievement_spec(row, svc.urls))}
         if not wants_html():
-            return json_response(document, mimetype="application/ld+json", cache="public, max-age=3600")
+            return json_response(
+                document, mimetype="application/ld+json", cache="public, max-age=3600", public=True
+            )
         return render_template("achievement.html", micro=micro, version=row, document=document, urls=svc.urls)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
+from sqlalchemy import select
 
 from badgeserver.config import Settings
 from badgeserver.fetch import Fetcher
@@ -15,6 +16,7 @@ from badgeserver.ld.canon import Canonicalizer
 from badgeserver.program.issuing import IssuingContext
 from badgeserver.program.public import local_fetcher
 from badgeserver.program.urls import Urls
+from badgeserver.store import models as m
 from badgeserver.store.db import Database
 from badgeserver.verify.pipeline import Verifier
 
@@ -38,11 +40,14 @@ class Services:
 
     def verifier(self) -> Verifier:
         """A verifier whose fetches of our own URLs are answered from the store."""
+        with self.db.read() as session:
+            issuers = session.execute(select(m.Issuer.slug, m.Issuer.name)).all()
         return Verifier(
             canonicalizer=self.issuing.canonicalizer,
             fetch_json=self.fetcher.get_json,
             clock=self.clock,
             http_hosts=self.settings.allow_http_hosts,
+            known_issuers={self.urls.issuer_did(slug): name for slug, name in issuers},
         )
 
 

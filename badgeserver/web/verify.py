@@ -8,6 +8,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from badgeserver.errors import FetchError, InputError
+from badgeserver.identity import is_email
+from badgeserver.verify.inputs import check_depth
 from badgeserver.verify.report import Report
 from badgeserver.web.services import services
 
@@ -31,7 +33,7 @@ def _from_url(url: str, recipient: str | None) -> Report:
 def _from_json_body(body: Any) -> Report:
     if not isinstance(body, dict):
         raise InputError('Send a credential object, or {"credential": …} or {"url": …}.')
-    recipient = body.get("recipient") if isinstance(body.get("recipient"), str) else None
+    recipient = _recipient(body.get("recipient"))
     if isinstance(body.get("url"), str):
         return _from_url(body["url"], recipient)
     if "credential" in body:
@@ -43,10 +45,33 @@ def _from_json_body(body: Any) -> Report:
     raise InputError('Send a credential object, or {"credential": …} or {"url": …}.')
 
 
+def _recipient(value: object) -> str | None:
+    """The optional recipient email, checked like everywhere else."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str) or not is_email(value):
+        raise InputError("The recipient is not an email address.")
+    return value.strip()
+
+
 def _report_response(report: Report) -> Response:
     body = report.to_json()
     response = jsonify(body)
-    if report.status_of("input.parse") == "failed":
+    parse = next(c for c in report.checks if c.id == "input.parse")
+    if parse.status == "failed" and parse.code == "input_too_large":
+        response = jsonify(
+            {
+                "type": "about:blank",
+                "title": "Content Too Large",
+                "status": 413,
+                "detail": parse.message,
+                "code": parse.code,
+                "report": body,
+            }
+        )
+        response.status_code = 413
+        response.mimetype = "application/problem+json"
+    elif parse.status == "failed":
         response = jsonify(
             {
                 "type": "about:blank",
@@ -69,7 +94,7 @@ def api_verify() -> Response:
     mimetype = request.mimetype
     if mimetype in ("multipart/form-data", "application/x-www-form-urlencoded") or request.files:
         upload = request.files.get("file")
-        recipient = request.form.get("recipient") or None
+        recipient = _recipient(request.form.get("recipient"))
         if upload is not None:
             return _report_response(verifier.verify_bytes(upload.read(), recipient=recipient))
         if request.form.get("url"):
@@ -84,7 +109,12 @@ def api_verify() -> Response:
         return _report_response(verifier.verify_bytes(data))
     if mimetype in ("application/json", "application/ld+json", "application/vc", "application/vc+ld+json"):
         try:
-            body = json.loads(data)
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("The request body is not UTF-8 text.") from None
+        check_depth(text)
+        try:
+            body = json.loads(text)
         except (ValueError, RecursionError) as exc:
             raise InputError("The request body is not valid JSON.") from exc
         return _report_response(_from_json_body(body))
@@ -100,11 +130,11 @@ def verify_page() -> str:
 @bp.post("/verify")
 def verify_form() -> tuple[str, int] | str:
     """Verify what the form carried and show the report."""
-    recipient = (request.form.get("recipient") or "").strip() or None
     upload = request.files.get("file")
     pasted = (request.form.get("credential") or "").strip()
     url = (request.form.get("url") or "").strip()
     try:
+        recipient = _recipient(request.form.get("recipient"))
         if upload is not None and upload.filename:
             report = services().verifier().verify_bytes(upload.read(), recipient=recipient)
         elif pasted:
