@@ -24,7 +24,7 @@ pytest: $(STAMP)
 test: lint pytest
 
 demo: $(STAMP)
-	$(BIN)/badgeserver demo
+	$(BIN)/badgeserver demo $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_issue_verify.py

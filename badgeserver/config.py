@@ -28,6 +28,13 @@ class Settings:
     allow_http_hosts: frozenset[str]
     status_list_size: int = 131_072
     max_upload_bytes: int = 8 * 1024 * 1024
+    session_hours: int = 12  # a sign-in lasts at most this long
+    proxy_hops: int = 0  # trusted reverse proxies in front (X-Forwarded-For/-Proto), for sign-in throttling
+    reviewer_share_percent: int = 50  # the reviewer's share of each review fee
+    max_evidence_bytes: int = 10 * 1024 * 1024  # the largest evidence file an educator may upload
+    smtp_host: str | None = None  # notifications go to the log when unset
+    smtp_port: int = 25
+    smtp_from: str = "badgeserver@localhost"
 
     @property
     def host(self) -> str:
@@ -49,7 +56,7 @@ def _secret(instance: Path) -> str:
     path = instance / "secret_key"
     if path.exists():
         return path.read_text("utf-8").strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -73,7 +80,11 @@ def load_settings(
             values.update(tomllib.loads(config_file.read_text("utf-8")))
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{config_file} is not valid TOML ({exc}).") from exc
-    for key in ("base_url", "database_url", "keys_dir", "secret_key", "allow_http_hosts"):
+    for key in (
+        *("base_url", "database_url", "keys_dir", "secret_key", "allow_http_hosts"),
+        *("session_hours", "proxy_hops"),  # the account settings
+        *("reviewer_share_percent", "max_evidence_bytes", "smtp_host", "smtp_port", "smtp_from"),
+    ):
         env_value = env.get(f"{ENV_PREFIX}{key.upper()}")
         if env_value:
             values[key] = env_value
@@ -96,4 +107,48 @@ def load_settings(
     )
     if "status_list_size" in values:
         settings = replace(settings, status_list_size=int(values["status_list_size"]))
-    return settings
+    return _program_settings(_account_settings(settings, values), values)
+
+
+def _account_settings(settings: Settings, values: dict[str, Any]) -> Settings:
+    """SESSION_HOURS and PROXY_HOPS: whole numbers from the file, the environment or overrides."""
+    numbers: dict[str, int] = {"session_hours": settings.session_hours, "proxy_hops": settings.proxy_hops}
+    for key, low, high in (("session_hours", 1, 24 * 30), ("proxy_hops", 0, 5)):
+        raw = values.get(key)
+        if raw is None or raw == "":
+            continue
+        try:
+            number = int(raw)
+        except (TypeError, ValueError):
+            number = low - 1
+        if not low <= number <= high:
+            raise InputError(f"{key.upper()} must be a whole number from {low} to {high}, not {raw!r}.")
+        numbers[key] = number
+    return replace(settings, session_hours=numbers["session_hours"], proxy_hops=numbers["proxy_hops"])
+
+
+PROGRAM_NUMBERS = (
+    ("reviewer_share_percent", 0, 100),
+    ("max_evidence_bytes", 1, 100 * 1024 * 1024),
+    ("smtp_port", 1, 65535),
+)
+
+
+def _program_settings(settings: Settings, values: dict[str, Any]) -> Settings:
+    """REVIEWER_SHARE_PERCENT, MAX_EVIDENCE_BYTES and SMTP_HOST/PORT/FROM, checked."""
+    changes: dict[str, Any] = {}
+    for key, low, high in PROGRAM_NUMBERS:
+        raw = values.get(key)
+        if raw is None or raw == "":
+            continue
+        try:
+            number = int(raw)
+        except (TypeError, ValueError):
+            number = low - 1
+        if not low <= number <= high:
+            raise InputError(f"{key.upper()} must be a whole number from {low} to {high}, not {raw!r}.")
+        changes[key] = number
+    for key in ("smtp_host", "smtp_from"):
+        if values.get(key):
+            changes[key] = str(values[key]).strip()
+    return replace(settings, **changes) if changes else settings
