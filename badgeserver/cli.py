@@ -281,9 +281,11 @@ def _offline_fetch(url: str) -> dict[str, Any]:
 
 
 def _register_service_commands() -> None:
+    from badgeserver.account_commands import COMMANDS as ACCOUNT_COMMANDS
+    from badgeserver.program_commands import COMMANDS as PROGRAM_COMMANDS
     from badgeserver.service_commands import COMMANDS
 
-    for command in COMMANDS:
+    for command in (*COMMANDS, *ACCOUNT_COMMANDS, *PROGRAM_COMMANDS):
         main.add_command(command)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +15,11 @@ import click
 from badgeserver import bakery, create_app
 from badgeserver.cli_support import one_sentence_errors
 from badgeserver.errors import InputError
+from badgeserver.program import accounts
 from badgeserver.program.catalog import load_catalog
 from badgeserver.program.catalog_import import import_catalog
 from badgeserver.program.demo import DemoAward, run_demo
+from badgeserver.program_commands import CATALOG_COMMANDS
 from badgeserver.resources import DEMO_CATALOG, catalog_dir
 from badgeserver.store import models as m
 from badgeserver.store.migrate import upgrade
@@ -67,6 +70,10 @@ def catalog_import(catalog_file: Path, instance_path: str | None) -> None:
     )
 
 
+for _command in CATALOG_COMMANDS:  # retire, publish-version
+    catalog_group.add_command(_command)
+
+
 def _safe_url(url: str) -> str:
     """A database URL without its password."""
     if "@" in url and "://" in url:
@@ -83,15 +90,20 @@ def _write_outputs(svc: Services, awards: list[DemoAward], out: Path) -> list[di
     with svc.db.read() as session:
         for award in awards:
             credential = session.get(m.Credential, award.credential_id)
-            if credential is None or credential.version is None:
+            owner: Any = None
+            if credential is not None and credential.version is not None:
+                owner, slug = credential.version, credential.version.microcredential.slug
+            elif credential is not None and credential.kind in ("stack", "bundle"):
+                model: Any = m.Stack if credential.kind == "stack" else m.Bundle
+                owner = session.get(model, credential.stack_id or credential.bundle_id)
+                slug = owner.slug if owner is not None else ""
+            if credential is None or owner is None:
                 raise InputError(f"The demo credential {award.credential_id} is missing.")
-            stem = f"{credential.version.microcredential.slug}--{award.earner_email.split('@')[0]}"
+            # Named by achievement and credential, never by earner: some keep their name private.
+            stem = f"{slug}--{award.credential_id[:8]}"
             (out / f"{stem}.json").write_text(credential.signed_json + "\n", "utf-8")
             verdicts = []
-            for extension, image_id in (
-                ("png", credential.version.image_png_id),
-                ("svg", credential.version.image_svg_id),
-            ):
+            for extension, image_id in (("png", owner.image_png_id), ("svg", owner.image_svg_id)):
                 image = session.get(m.Image, image_id)
                 if image is None:
                     raise InputError(f"The image of {stem} is missing.")
@@ -111,12 +123,13 @@ def _write_outputs(svc: Services, awards: list[DemoAward], out: Path) -> list[di
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
     click.echo("")
-    click.echo(f"{'Earner':<22} {'Microcredential':<40} {'Tries':>5}  {'Verified':<8}  URL")
+    click.echo(f"{'Earner':<20} {'Credential':<38} {'Kind':<15} {'Tries':>5}  {'Verified':<8}  URL")
     for row in rows:
         award: DemoAward = row["award"]
         mark = "yes" if row["verified"] else "NO"
+        tries = str(award.attempts) if award.kind == "microcredential" else "-"
         click.echo(
-            f"{award.earner:<22} {award.microcredential[:40]:<40} {award.attempts:>5}  "
+            f"{award.earner[:20]:<20} {award.microcredential[:38]:<38} {award.kind:<15} {tries:>5}  "
             f"{mark:<8}  {row['url']}"
         )
 
@@ -143,6 +156,8 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 @one_sentence_errors
 def demo(instance_path: str, out_dir: str, host: str, port: int, workers: int, serve: bool) -> None:
     """Run the main job on the bundled catalog: review, issue, bake, verify, then serve."""
+    if serve:
+        _check_port_free(host, port)
     instance = Path(instance_path).resolve()
     if instance.exists():
         if not (instance / "demo.db").exists() and any(instance.iterdir()):
@@ -158,6 +173,8 @@ def demo(instance_path: str, out_dir: str, host: str, port: int, workers: int, s
     }
     svc = _services(**settings)
     upgrade(svc.db.engine)
+    # The demo database holds names and emails: keep the folder to its owner.
+    instance.chmod(0o700)
     catalog = load_catalog(catalog_dir() / DEMO_CATALOG)
     click.echo(
         f"Catalog: {catalog.program_name}: {len(catalog.microcredentials)} microcredentials, "
@@ -165,6 +182,7 @@ def demo(instance_path: str, out_dir: str, host: str, port: int, workers: int, s
     )
     with svc.db.transaction() as session:
         awards = run_demo(session, catalog, svc.issuing, lambda: datetime.now(UTC))
+        sign_ins = accounts.demo_passwords(session, svc.clock())
     rows = _write_outputs(svc, awards, out)
     (out / "summary.json").write_text(
         json.dumps(
@@ -188,11 +206,26 @@ def demo(instance_path: str, out_dir: str, host: str, port: int, workers: int, s
     click.echo(f"\nWrote {len(rows)} credentials (JSON, baked PNG, baked SVG) to {out}")
     if not all(r["verified"] for r in rows):
         raise InputError("A demo credential did not verify.")
+    click.echo(f"\nSign in at http://localhost:{port}/login with password {accounts.DEMO_PASSWORD!r} as:")
+    for email, role in sign_ins:
+        click.echo(f"  {role:<9} {email}")
     if serve:
         click.echo(
             f"Serving on http://localhost:{port} (Ctrl-C to stop). Verify page: http://localhost:{port}/verify"
         )
         run_gunicorn(settings, host=host, port=port, workers=workers)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port in use before anything is reset (a demo may already be serving there)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise InputError(
+                f"Port {port} is in use; stop the other server (or demo) or choose another with --port."
+            ) from None
 
 
 def run_gunicorn(settings: Mapping[str, Any], *, host: str, port: int, workers: int) -> None:
@@ -203,6 +236,9 @@ def run_gunicorn(settings: Mapping[str, Any], *, host: str, port: int, workers: 
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
+            # Threaded workers: one slow client holds a thread, not a whole worker.
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 8)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 60)
 

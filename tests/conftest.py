@@ -169,6 +169,7 @@ def earn(app: Any, imported: Any) -> Callable[..., str]:
     """A helper: one educator's submission, reviewed as earned; returns the credential id."""
     from sqlalchemy import select
 
+    from badgeserver.program import evidence
     from badgeserver.program import submissions as sub
     from badgeserver.store import models as m
     from badgeserver.web.services import services
@@ -186,6 +187,9 @@ def earn(app: Any, imported: Any) -> Callable[..., str]:
                 reviewer = sub.create_person(
                     session, email="reviewer@example.org", name="Rita Reviewer", reviewer=True, now=now
                 )
+                # A founding reviewer of every stack may review every microcredential (eligibility.py).
+                for stack_id in session.scalars(select(m.Stack.id)):
+                    session.add(m.ReviewerAssignment(person_id=reviewer.id, stack_id=stack_id, created_at=now))
             educator = sub.create_person(
                 session,
                 email=email or f"educator{next(counter)}@example.org",
@@ -195,13 +199,18 @@ def earn(app: Any, imported: Any) -> Callable[..., str]:
             )
             submission = sub.start_submission(session, educator, slug, now=now)
             prompts = submission.version.reflection_prompts
-            sub.submit_attempt(
+            evidence.add_link(
                 session,
                 submission,
-                evidence=[{"name": "Lesson plan", "description": "The plan."}],
-                reflections=[f"Answer {n}" for n in range(len(prompts))],
-                fee_receipt="R-1",
+                educator,
+                url="https://example.org/lesson-plan",
+                title="Lesson plan",
+                description="The plan.",
                 now=now,
+            )
+            sub.record_fee(session, submission, educator, now=now)
+            sub.submit_attempt(
+                session, submission, reflections=[f"Answer {n}" for n in range(len(prompts))], now=now
             )
             outcome = sub.review_submission(
                 session,

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from badgeserver import bakery, create_app
 from badgeserver.cli import main
@@ -64,12 +64,15 @@ def demo(tmp_path, monkeypatch):
     services(app).db.dispose()
 
 
-def test_demo_writes_six_verified_credentials(demo):
+DEMO_CREDENTIALS = 16  # 15 microcredentials and the "Science Teaching Methods" stack
+
+
+def test_demo_writes_its_verified_credentials(demo):
     result, _, out, _ = demo
     summary = json.loads((out / "summary.json").read_text("utf-8"))
-    assert len(summary) == 6
+    assert len(summary) == DEMO_CREDENTIALS
     assert all(entry["verified"] is True for entry in summary)
-    assert len({entry["url"] for entry in summary}) == 6
+    assert len({entry["url"] for entry in summary}) == DEMO_CREDENTIALS
     for entry in summary:
         assert entry["url"].startswith("http://localhost:5055/credentials/")
         stem = entry["files"][0].removesuffix(".json")
@@ -77,7 +80,13 @@ def test_demo_writes_six_verified_credentials(demo):
         for name in entry["files"]:
             assert (out / name).is_file() and (out / name).stat().st_size > 0, name
         assert entry["url"] in result.output
-    assert "Wrote 6 credentials (JSON, baked PNG, baked SVG)" in result.output
+    assert f"Wrote {DEMO_CREDENTIALS} credentials (JSON, baked PNG, baked SVG)" in result.output
+    # Files are named by achievement and credential id, never by earner.
+    assert not any("okafor" in p.name or "shah" in p.name for p in out.iterdir())
+    (stack_file,) = out.glob("science-teaching-methods--*.json")
+    stack = json.loads(stack_file.read_text("utf-8"))
+    assert stack["credentialSubject"]["achievement"]["id"] == "http://localhost:5055/stacks/science-teaching-methods"
+    assert len(stack["relatedResource"]) == len(stack["evidence"]) == 7
 
 
 def test_every_baked_image_verifies_in_process(demo):
@@ -109,15 +118,50 @@ def test_one_demo_submission_was_returned_then_earned(demo):
     _, _, _, app = demo
     with services(app).db.read() as session:
         submissions = session.scalars(select(m.Submission).order_by(m.Submission.id)).all()
-        tries = {
-            s.version.microcredential.slug: [a.review.decision for a in s.attempts if a.review]
+        tries = [
+            (s.version.microcredential.slug, [a.review.decision for a in s.attempts if a.review])
             for s in submissions
-        }
+        ]
         credentials = session.scalars(select(m.Credential)).all()
-        assert len(credentials) == 6
-    assert tries["crosscutting-concepts"] == ["returned", "earned"]
-    assert sorted(len(decisions) for decisions in tries.values()) == [1, 1, 1, 1, 1, 2]
-    assert all(decisions[-1] == "earned" for decisions in tries.values())
+        assert len(credentials) == DEMO_CREDENTIALS
+        assert sorted(c.kind for c in credentials).count("stack") == 1
+    assert tries[0] == ("crosscutting-concepts", ["returned", "earned"])
+    assert sorted(len(decisions) for _, decisions in tries) == [1] * 14 + [2]
+    assert all(decisions[-1] == "earned" for _, decisions in tries)
+
+
+def test_the_demo_exercises_the_program_rules(demo):
+    _, _, _, app = demo
+    with services(app).db.read() as session:
+        people = {p.email.split("@")[0]: p for p in session.scalars(select(m.Person))}
+        assert session.scalar(select(func.count()).select_from(m.ReviewerAssignment)) == 4
+        # Every attempt was paid for, and every review paid its reviewer half the $20 fee.
+        payments = session.scalars(select(m.Payment)).all()
+        attempts = session.scalars(select(m.Attempt)).all()
+        assert len(payments) == len(attempts) == 16 and all(p.attempt_id for p in payments)
+        assert {p.amount_cents for p in session.scalars(select(m.Payout))} == {1000}
+        items = session.scalars(select(m.EvidenceItem)).all()
+        files = [i for i in items if i.kind == "file"]
+        assert files and all(i.data.startswith(b"%PDF-") and i.media_type == "application/pdf" for i in files)
+        assert [i.url for i in items if i.kind == "link"][0].startswith("https://")
+        # Ben earned the whole stack, was marked trained, then reviewed Priya's submission.
+        ben = people["ben.okafor"]
+        assert ben.is_reviewer
+        reviewed = session.scalars(select(m.Review).where(m.Review.reviewer_id == ben.id)).all()
+        assert [r.attempt.submission.educator.email for r in reviewed] == ["priya.shah@canyons.example.org"]
+        # crosscutting-concepts has a version 2 after Maya earned version 1; 3D assessments is retired.
+        crosscutting = session.scalar(select(m.Microcredential).where(m.Microcredential.slug == "crosscutting-concepts"))
+        assert [v.version for v in crosscutting.versions] == ["1", "2"]
+        versions = session.scalars(
+            select(m.MicrocredentialVersion.version)
+            .join(m.Credential, m.Credential.version_id == m.MicrocredentialVersion.id)
+            .where(m.MicrocredentialVersion.microcredential_id == crosscutting.id)
+            .order_by(m.MicrocredentialVersion.version)
+        ).all()
+        assert versions == ["1", "2"]
+        retired = session.scalar(select(m.Microcredential).where(m.Microcredential.slug == "3d-science-assessments"))
+        assert retired.state == "retired" and retired.retired_at is not None
+        assert session.scalar(select(func.count()).select_from(m.OutboxMessage).where(m.OutboxMessage.sent_at.is_(None))) == 0
 
 
 def test_demo_refuses_an_instance_folder_that_is_not_a_demo(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 import uuid
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from badgeserver import schema
 from badgeserver.errors import InputError, NotFound
+from badgeserver.program import evidence as ev
 from badgeserver.program import submissions as sub
 from badgeserver.program.submissions import Forbidden, WorkflowError
 from badgeserver.store import models as m
@@ -35,28 +37,49 @@ class Program:
 
     def __init__(self, app: Any) -> None:
         self.svc = services(app)
+        codes = (f"{n:06d}" for n in itertools.count(100))
+        self.ctx = sub.ProgramContext(receipt_code=lambda: next(codes))
 
     def person(self, email: str, *, reviewer: bool = False, public_name: str | None = "Ana Núñez") -> int:
         with self.svc.db.transaction() as session:
-            return sub.create_person(
+            person = sub.create_person(
                 session, email=email, name="Some One", public_name=public_name, reviewer=reviewer, now=NOW
-            ).id
+            )
+            if reviewer:  # a founding reviewer of the mini catalog's stack (eligibility.py)
+                for stack_id in session.scalars(select(m.Stack.id)):
+                    session.add(m.ReviewerAssignment(person_id=person.id, stack_id=stack_id, created_at=NOW))
+            return person.id
 
     def start(self, educator: int, slug: str = "crosscutting-concepts") -> int:
         with self.svc.db.transaction() as session:
             return sub.start_submission(session, session.get(m.Person, educator), slug, now=NOW).id
 
-    def submit(self, submission: int, **changes: Any) -> int:
-        values: dict[str, Any] = {
-            "evidence": [{"name": "Lesson plan", "description": "A plan."}, {"name": "Student work"}],
-            "reflections": ["They reasoned with patterns.", "More student talk."],
-            "fee_receipt": "R-100",
-        }
-        values.update(changes)
+    def submit(
+        self,
+        submission: int,
+        *,
+        evidence: list[tuple[str, str]] | None = None,
+        reflections: list[str] | None = None,
+        pay: bool = True,
+    ) -> int:
+        """Add evidence links, record the fee (unless pay=False) and submit; returns the attempt number."""
+        items = [("Lesson plan", "A plan."), ("Student work", "")] if evidence is None else evidence
         with self.svc.db.transaction() as session:
-            return sub.submit_attempt(
-                session, session.get(m.Submission, submission), now=NOW, **values
-            ).number
+            row = session.get(m.Submission, submission)
+            for n, (title, description) in enumerate(items):
+                ev.add_link(
+                    session,
+                    row,
+                    row.educator,
+                    url=f"https://example.org/evidence/{n}",
+                    title=title,
+                    description=description,
+                    now=NOW,
+                )
+            if pay:
+                sub.record_fee(session, row, row.educator, now=NOW, program=self.ctx)
+            answers = ["They reasoned with patterns.", "More student talk."] if reflections is None else reflections
+            return sub.submit_attempt(session, row, reflections=answers, now=NOW).number
 
     def review(
         self, submission: int, reviewer: int, scores: dict[str, str], feedback: dict[str, str] | None = None
@@ -71,6 +94,7 @@ class Program:
                 feedback=feedback or {},
                 now=NOW,
                 issuing=self.svc.issuing,
+                program=self.ctx,
             )
             return outcome.credential.id if outcome.credential else None
 
@@ -187,9 +211,8 @@ INCOMPLETE = {
     ),
     "a blank reflection": ({"reflections": ["one", "   "]}, "Every reflection must be filled in"),
     "no evidence": ({"evidence": []}, "Add at least one piece of evidence"),
-    "unnamed evidence": ({"evidence": [{"name": "  ", "description": "unnamed"}]}, "needs a name"),
-    "no fee receipt": ({"fee_receipt": ""}, "fee receipt"),
-    "a blank fee receipt": ({"fee_receipt": "   "}, "fee receipt"),
+    "untitled evidence": ({"evidence": [("  ", "untitled")]}, "The evidence needs a title"),
+    "no fee paid": ({"pay": False}, "Record the review fee as paid"),
 }
 
 
@@ -205,7 +228,7 @@ def test_submit_attempt_refuses_incomplete_work(program, people):
 
 def test_submitted_work_cannot_be_submitted_again_before_review(program, submitted):
     with pytest.raises(WorkflowError, match="is submitted and cannot be submitted now"):
-        program.submit(submitted)
+        program.submit(submitted, evidence=[], pay=False)
     assert program.count(m.Attempt) == 1
 
 
@@ -267,7 +290,7 @@ def test_reviewing_a_draft_or_an_earned_submission_is_a_workflow_error(program, 
     with pytest.raises(WorkflowError, match="is earned, not waiting for review"):
         program.review(submission, people["reviewer"], EARNING)
     with pytest.raises(WorkflowError, match="is earned and cannot be submitted now"):
-        program.submit(submission)
+        program.submit(submission, evidence=[], pay=False)
     assert (program.count(m.Review), program.count(m.Credential)) == (1, 1)
 
 
@@ -279,19 +302,19 @@ def test_returned_then_resubmitted_then_earned_keeps_both_attempts_and_feedback(
     assert program.review(submitted, people["reviewer"], RETURNING, feedback) is None
     assert program.submission(submitted) == {
         "state": "returned",
-        "attempts": [(1, "R-100", "returned", feedback)],
+        "attempts": [(1, "FEE-2026-000100", "returned", feedback)],
     }
     assert program.count(m.Credential) == 0
 
-    assert program.submit(submitted, fee_receipt="R-101") == 2
+    assert program.submit(submitted) == 2
     assert program.submission(submitted)["state"] == "submitted"
     credential_id = program.review(submitted, people["reviewer"], EARNING, {"plan": "Much better."})
     assert credential_id is not None
     assert program.submission(submitted) == {
         "state": "earned",
         "attempts": [
-            (1, "R-100", "returned", feedback),
-            (2, "R-101", "earned", {"plan": "Much better."}),
+            (1, "FEE-2026-000100", "returned", feedback),
+            (2, "FEE-2026-000101", "earned", {"plan": "Much better."}),
         ],
     }
     credential = program.credential(credential_id)
@@ -304,7 +327,7 @@ def test_resubmission_is_unlimited(program, people, submitted):
     for attempt in range(1, 4):
         note = {"plan": f"Not yet, round {attempt}."}
         assert program.review(submitted, people["reviewer"], RETURNING, note) is None
-        assert program.submit(submitted, fee_receipt=f"R-{attempt + 1}") == attempt + 1
+        assert program.submit(submitted) == attempt + 1
     credential_id = program.review(submitted, people["reviewer"], EARNING)
     assert credential_id is not None
     state = program.submission(submitted)

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from badgeserver.program import issuing
+from badgeserver.program import evidence, issuing
 from badgeserver.program import submissions as sub
 from badgeserver.program.issuing import IssuingError
 from badgeserver.store import models as m
@@ -178,15 +178,20 @@ def _submitted(app, email: str) -> int:
     with db.transaction() as session:
         educator = sub.create_person(session, email=email, name="Ben", public_name="Ben", now=NOW)
         submission = sub.start_submission(session, educator, "crosscutting-concepts", now=NOW)
-        sub.submit_attempt(
-            session,
-            submission,
-            evidence=[{"name": "Lesson plan"}],
-            reflections=["one", "two"],
-            fee_receipt="R-2",
-            now=NOW,
+        evidence.add_link(
+            session, submission, educator, url="https://example.org/plan", title="Lesson plan", now=NOW
         )
+        sub.record_fee(session, submission, educator, now=NOW)
+        sub.submit_attempt(session, submission, reflections=["one", "two"], now=NOW)
         return submission.id
+
+
+def _add_reviewer(app) -> None:
+    """The trained reviewer `_review` uses, a founding reviewer of every stack (so eligible for all)."""
+    with services(app).db.transaction() as session:
+        reviewer = sub.create_person(session, email="reviewer@example.org", name="R", reviewer=True, now=NOW)
+        for stack_id in session.scalars(select(m.Stack.id)):
+            session.add(m.ReviewerAssignment(person_id=reviewer.id, stack_id=stack_id, created_at=NOW))
 
 
 def _review(app, submission_id: int) -> sub.ReviewOutcome:
@@ -272,8 +277,7 @@ def test_a_failure_after_the_credential_row_is_flushed_rolls_it_back(app, earn, 
 
 def test_the_first_issue_failing_leaves_no_key_row_and_no_status_list(app, imported, monkeypatch):
     submission_id = _submitted(app, "dee@example.org")
-    with services(app).db.transaction() as session:
-        sub.create_person(session, email="reviewer@example.org", name="R", reviewer=True, now=NOW)
+    _add_reviewer(app)
     before = _snapshot(app)
     assert before["lists"] == [] and before["keys"] == []
     monkeypatch.setattr(issuing, "sign_credential", lambda *a, **k: (_ for _ in ()).throw(ValueError("no")))
@@ -295,8 +299,7 @@ def test_the_exact_signed_json_is_stored_and_served_byte_for_byte(app, imported,
         return signed
 
     monkeypatch.setattr(issuing, "sign_credential", capture)
-    with services(app).db.transaction() as session:
-        sub.create_person(session, email="reviewer@example.org", name="R", reviewer=True, now=NOW)
+    _add_reviewer(app)
     outcome = _review(app, _submitted(app, "eve@example.org"))
     assert outcome.credential is not None
     credential_id = outcome.credential.id

@@ -107,7 +107,7 @@ def test_unknown_address_has_one_sentence(client):
 def test_405_names_the_allowed_methods(client):
     answer = client.get("/api/verify")
     assert answer.status_code == 405
-    assert answer.headers["Allow"] == "POST, OPTIONS"
+    assert answer.headers["Allow"] == "OPTIONS, POST"
     assert answer.json["detail"] == "This address does not accept that method."
 
 

@@ -122,6 +122,16 @@ class EvidenceItem:
 
 
 @dataclass(frozen=True)
+class RelatedResource:
+    """A resource the credential binds by digest (VCDM 2.0 section 5.3 `relatedResource`)."""
+
+    id: str
+    digest_sri: str | None = None
+    digest_multibase: str | None = None
+    media_type: str | None = None
+
+
+@dataclass(frozen=True)
 class StatusEntry:
     """Where the credential's status bit lives in a Bitstring Status List (STAT-1, STAT-10)."""
 
@@ -143,6 +153,7 @@ class Award:
     credits_earned: float | None = None
     status: StatusEntry | None = None
     extra_context: tuple[str, ...] = field(default=())
+    related_resources: tuple[RelatedResource, ...] = ()
 
 
 def date_time_z(moment: datetime) -> str:
@@ -328,6 +339,21 @@ def _evidence_json(item: EvidenceItem) -> dict[str, Any]:
     return result
 
 
+def related_resource_json(resource: RelatedResource) -> dict[str, Any]:
+    """One relatedResource entry: the resource's id and at least one digest of its bytes."""
+    if not (resource.digest_sri or resource.digest_multibase):
+        raise InputError(f"The related resource {resource.id} needs a digest.")
+    result: dict[str, Any] = {"id": resource.id}
+    for key, value in (
+        ("digestSRI", resource.digest_sri),
+        ("digestMultibase", resource.digest_multibase),
+        ("mediaType", resource.media_type),
+    ):
+        if value:
+            result[key] = value
+    return result
+
+
 def status_entry_json(entry: StatusEntry) -> dict[str, Any]:
     """A BitstringStatusListEntry with an id, as the OB schema wants it (STAT-1, STAT-10)."""
     if entry.index < 0:
@@ -371,6 +397,8 @@ def build_credential(
     credential["credentialSubject"] = _subject_json(recipient, achievement_obj, award)
     if award.evidence:
         credential["evidence"] = [_evidence_json(e) for e in award.evidence]
+    if award.related_resources:
+        credential["relatedResource"] = [related_resource_json(r) for r in award.related_resources]
     credential["credentialSchema"] = [{"id": ACHIEVEMENT_CREDENTIAL_SCHEMA, "type": SCHEMA_VALIDATOR_TYPE}]
     if award.status is not None:
         credential["credentialStatus"] = status_entry_json(award.status)

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +20,7 @@ from badgeserver.issuer import build
 from badgeserver.issuer.sign import sign_credential
 from badgeserver.issuer.status_list import build_status_list
 from badgeserver.ld.canon import Canonicalizer
+from badgeserver.program import audit
 from badgeserver.program.urls import Urls
 from badgeserver.store import models as m
 
@@ -212,18 +214,122 @@ def rubric_levels(criterion: dict[str, Any]) -> list[dict[str, str]]:
     return list(levels) if isinstance(levels, list) else []
 
 
-def issue_for_submission(
-    session: Session, submission: m.Submission, review: m.Review, ctx: IssuingContext, now: datetime
+def recipient(person: m.Person, ctx: IssuingContext) -> build.Recipient:
+    """The earner as a credential names them: a salted email hash, and the name they chose to publish."""
+    return build.Recipient(email=person.email, salt=ctx.new_salt(), name=person.public_name)
+
+
+CREDENTIAL_AUDIT_FIELDS = (
+    "id",
+    "kind",
+    "earner_id",
+    "issuer_id",
+    "key_id",
+    "version_id",
+    "stack_id",
+    "bundle_id",
+    "submission_id",
+    "status_list_id",
+    "status_index",
+    "credit",
+    "issued_at",
+)
+
+
+def issue_credential(
+    session: Session,
+    ctx: IssuingContext,
+    now: datetime,
+    *,
+    issuer: m.Issuer,
+    spec: build.AchievementSpec,
+    earner: m.Person,
+    kind: str,
+    credit: Decimal,
+    results: tuple[build.ResultAchieved, ...] = (),
+    evidence: tuple[build.EvidenceItem, ...] = (),
+    related_resources: tuple[build.RelatedResource, ...] = (),
+    links: dict[str, int | None] | None = None,
 ) -> m.Credential:
-    """Issue, sign and store the credential for an earned submission (in the caller's transaction)."""
-    version = submission.version
-    issuer = version.microcredential.issuer
+    """Build, sign and store one credential at a fresh status index; `links` sets version/stack/bundle ids."""
     key, pair = active_key(session, issuer, ctx, now)
     if pair.private_key is None:
         raise IssuingError(f"The key {key.key_name} cannot sign.")
     revocation = status_list(session, issuer, REVOCATION, ctx, now)
     index = allocate_index(session, revocation, ctx)
     credential_id = ctx.new_id()
+    unsigned = build.build_credential(
+        issuer_profile(issuer, ctx.urls),
+        spec,
+        recipient(earner, ctx),
+        build.Award(
+            credential_id=ctx.urls.credential(credential_id),
+            valid_from=now,
+            results=results,
+            evidence=evidence,
+            credits_earned=float(credit),
+            status=build.StatusEntry(
+                list_url=ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index=index
+            ),
+            related_resources=related_resources,
+        ),
+    )
+    signed = sign_credential(
+        unsigned,
+        private_key=pair.private_key,
+        verification_method=verification_method(ctx.urls, issuer.slug, key),
+        now=now,
+        canonicalizer=ctx.canonicalizer,
+    )
+    row = m.Credential(
+        id=credential_id,
+        kind=kind,
+        earner_id=earner.id,
+        issuer_id=issuer.id,
+        key_id=key.id,
+        status_list_id=revocation.id,
+        status_index=index,
+        signed_json=json.dumps(signed, ensure_ascii=False, indent=2),
+        credit=credit,
+        issued_at=now,
+        public=True,
+        **(links or {}),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor=None,
+        action=f"credential.issued.{kind}",
+        subject=row,
+        now=now,
+        after=audit.snapshot(row, CREDENTIAL_AUDIT_FIELDS),
+    )
+    return row
+
+
+def _published_evidence(session: Session, submission: m.Submission) -> tuple[build.EvidenceItem, ...]:
+    """The submitted evidence items as public Evidence: title, description and a link's URL, never files."""
+    items = session.scalars(
+        select(m.EvidenceItem)
+        .where(m.EvidenceItem.submission_id == submission.id, m.EvidenceItem.attempt_id.is_not(None))
+        .order_by(m.EvidenceItem.id)
+    )
+    return tuple(
+        build.EvidenceItem(
+            id=item.url if item.kind == "link" else None,
+            name=item.title,
+            description=item.description or None,
+        )
+        for item in items
+    )
+
+
+def issue_for_submission(
+    session: Session, submission: m.Submission, review: m.Review, ctx: IssuingContext, now: datetime
+) -> m.Credential:
+    """Issue, sign and store the credential for an earned submission (in the caller's transaction)."""
+    version = submission.version
     spec = achievement_spec(version, ctx.urls)
     results = tuple(
         build.ResultAchieved(
@@ -237,45 +343,19 @@ def issue_for_submission(
         f"piece(s) of evidence and {len(attempt.reflections)} reflection(s) (attempt {attempt.number}); "
         "a trained reviewer scored them against the rubric and found every criterion met."
     )
-    unsigned = build.build_credential(
-        issuer_profile(issuer, ctx.urls),
-        spec,
-        build.Recipient(
-            email=submission.educator.email, salt=ctx.new_salt(), name=submission.educator.public_name
-        ),
-        build.Award(
-            credential_id=ctx.urls.credential(credential_id),
-            valid_from=now,
-            results=results,
-            evidence=(build.EvidenceItem(name="Review summary", narrative=narrative),),
-            credits_earned=float(version.credit),
-            status=build.StatusEntry(
-                list_url=ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index=index
-            ),
-        ),
-    )
-    signed = sign_credential(
-        unsigned,
-        private_key=pair.private_key,
-        verification_method=verification_method(ctx.urls, issuer.slug, key),
-        now=now,
-        canonicalizer=ctx.canonicalizer,
-    )
-    row = m.Credential(
-        id=credential_id,
+    summary = build.EvidenceItem(name="Review summary", narrative=narrative)
+    published = _published_evidence(session, submission) if submission.publish_evidence else ()
+    evidence = (summary, *published)
+    return issue_credential(
+        session,
+        ctx,
+        now,
+        issuer=version.microcredential.issuer,
+        spec=spec,
+        earner=submission.educator,
         kind="microcredential",
-        earner_id=submission.educator_id,
-        issuer_id=issuer.id,
-        key_id=key.id,
-        version_id=version.id,
-        submission_id=submission.id,
-        status_list_id=revocation.id,
-        status_index=index,
-        signed_json=json.dumps(signed, ensure_ascii=False, indent=2),
         credit=version.credit,
-        issued_at=now,
-        public=True,
+        results=results,
+        evidence=evidence,
+        links={"version_id": version.id, "submission_id": submission.id},
     )
-    session.add(row)
-    session.flush()
-    return row

@@ -1,19 +1,30 @@
-"""Submissions, attempts and rubric reviews; an earned review issues the credential in one transaction."""
+"""Submissions, fees, attempts and rubric reviews; an earned review issues the credential in one transaction.
+
+The earning review also issues every stack and bundle it completes, adds the reviewer's payout and
+writes the earner's notification, all in the caller's transaction: all of it happens, or none.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from badgeserver.config import Settings
 from badgeserver.errors import BadgeServerError, InputError, NotFound
 from badgeserver.identity import is_email, normalize_email
+from badgeserver.program import audit, compose, eligibility, notify, payouts
 from badgeserver.program.issuing import IssuingContext, issue_for_submission, rubric_levels
 from badgeserver.store import models as m
 
 MAX_TEXT = 20_000
+DEFAULT_MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+SUBMISSION_FIELDS = ("id", "educator_id", "version_id", "state", "publish_evidence", "updated_at")
 
 
 class WorkflowError(BadgeServerError):
@@ -28,12 +39,36 @@ class Forbidden(BadgeServerError):
     code = "forbidden"
 
 
+def random_receipt_code() -> str:
+    """Six random letters and digits for a fee receipt number."""
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(6))
+
+
+@dataclass
+class ProgramContext:
+    """The program's settings and randomness, passed in like IssuingContext so tests control them."""
+
+    reviewer_share_percent: int = payouts.DEFAULT_SHARE_PERCENT
+    max_evidence_bytes: int = DEFAULT_MAX_EVIDENCE_BYTES
+    receipt_code: Callable[[], str] = field(default=random_receipt_code)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProgramContext:
+        """The context for a deployment's settings."""
+        return cls(
+            reviewer_share_percent=settings.reviewer_share_percent,
+            max_evidence_bytes=settings.max_evidence_bytes,
+        )
+
+
 @dataclass(frozen=True)
 class ReviewOutcome:
-    """A stored review and, when it earned the microcredential, the credential issued."""
+    """A stored review, its payout, and the credentials it issued (microcredential, stacks, bundles)."""
 
     review: m.Review
     credential: m.Credential | None
+    composites: tuple[m.Credential, ...] = ()
+    payout: m.Payout | None = None
 
 
 def create_person(
@@ -45,8 +80,9 @@ def create_person(
     public_name: str | None = None,
     reviewer: bool = False,
     staff: bool = False,
+    actor: m.Person | None = None,
 ) -> m.Person:
-    """Add an educator (optionally a reviewer or staff member)."""
+    """Add an educator (optionally a reviewer or staff member); audited as done by `actor`."""
     address = normalize_email(email)
     if not is_email(address):
         raise InputError(f"{email!r} is not an email address.")
@@ -64,6 +100,7 @@ def create_person(
     )
     session.add(person)
     session.flush()
+    audit.record(session, actor=actor, action="person.created", subject=person, now=now)
     return person
 
 
@@ -96,6 +133,84 @@ def start_submission(session: Session, educator: m.Person, slug: str, *, now: da
     )
     session.add(submission)
     session.flush()
+    audit.record(session, actor=educator, action="submission.started", subject=submission, now=now)
+    return submission
+
+
+def _owner(submission: m.Submission, actor: m.Person, *, staff_too: bool = False) -> None:
+    if actor.id == submission.educator_id or (staff_too and actor.is_staff):
+        return
+    raise Forbidden("Only the educator who owns this submission may do that.")
+
+
+def _open_for_changes(submission: m.Submission) -> None:
+    if submission.state not in ("draft", "returned"):
+        raise WorkflowError(
+            f"Submission {submission.id} is {submission.state}; it can change only while draft or returned."
+        )
+
+
+def unused_payment(session: Session, submission: m.Submission) -> m.Payment | None:
+    """The fee recorded for the submission's next attempt, if one is paid and not yet used."""
+    query = (
+        select(m.Payment)
+        .where(m.Payment.submission_id == submission.id, m.Payment.attempt_id.is_(None))
+        .order_by(m.Payment.id)
+    )
+    return session.scalars(query).first()
+
+
+def record_fee(
+    session: Session,
+    submission: m.Submission,
+    actor: m.Person,
+    *,
+    now: datetime,
+    program: ProgramContext | None = None,
+) -> m.Payment:
+    """Record the review fee for the next attempt as paid; returns the payment with its receipt number."""
+    ctx = program or ProgramContext()
+    _owner(submission, actor, staff_too=True)
+    _open_for_changes(submission)
+    waiting = unused_payment(session, submission)
+    if waiting is not None:
+        raise WorkflowError(f"The fee for the next attempt is already paid (receipt {waiting.receipt}).")
+    for _ in range(20):
+        receipt = f"FEE-{now.year}-{ctx.receipt_code()}"
+        if session.scalar(select(m.Payment.id).where(m.Payment.receipt == receipt)) is None:
+            break
+    else:
+        raise WorkflowError("No unused receipt number was found; try again.")
+    payment = m.Payment(
+        submission_id=submission.id, receipt=receipt, amount_cents=submission.version.fee_cents, paid_at=now
+    )
+    session.add(payment)
+    session.flush()
+    audit.record(session, actor=actor, action="fee.paid", subject=payment, now=now)
+    return payment
+
+
+def set_publish_evidence(
+    session: Session, submission: m.Submission, actor: m.Person, publish: bool, *, now: datetime
+) -> m.Submission:
+    """The owner chooses whether the credential will list their evidence items (while draft or returned)."""
+    _owner(submission, actor)
+    _open_for_changes(submission)
+    if submission.publish_evidence == publish:
+        return submission
+    before = audit.snapshot(submission, SUBMISSION_FIELDS)
+    submission.publish_evidence = publish
+    submission.updated_at = now
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="submission.publish_evidence",
+        subject=submission,
+        now=now,
+        before=before,
+        after=audit.snapshot(submission, SUBMISSION_FIELDS),
+    )
     return submission
 
 
@@ -108,67 +223,90 @@ def _texts(values: list[str], what: str) -> list[str]:
     return cleaned
 
 
+def _payment_for(session: Session, submission: m.Submission, receipt: str | None) -> m.Payment:
+    if receipt is None:
+        payment = unused_payment(session, submission)
+        if payment is None:
+            raise InputError(
+                "Record the review fee as paid before submitting: each attempt needs its own fee."
+            )
+        return payment
+    found = session.scalar(select(m.Payment).where(m.Payment.receipt == receipt.strip()))
+    if found is None or found.submission_id != submission.id:
+        raise InputError(f"There is no fee receipt {receipt.strip()!r} for this submission.")
+    if found.attempt_id is not None:
+        raise InputError(f"The fee receipt {found.receipt} has already paid for an attempt.")
+    return found
+
+
 def submit_attempt(
     session: Session,
     submission: m.Submission,
     *,
-    evidence: list[dict[str, str]],
     reflections: list[str],
-    fee_receipt: str,
     now: datetime,
+    receipt: str | None = None,
 ) -> m.Attempt:
-    """Submit evidence and reflections (with the fee receipt) for review; returned work may be resubmitted."""
+    """Submit the pending evidence and the reflections for review, paid by an unused fee payment."""
+    # Returned work may be resubmitted without limit, each attempt with its own fee; items added
+    # since the last attempt attach to this one, earlier items stay with theirs, and the attempt's
+    # evidence summary lists them all.
     if submission.state not in ("draft", "returned"):
         raise WorkflowError(f"Submission {submission.id} is {submission.state} and cannot be submitted now.")
     prompts = submission.version.reflection_prompts
     if len(reflections) != len(prompts):
         raise InputError(f"Answer each of the {len(prompts)} reflection prompts.")
-    if not evidence:
+    answers = _texts(reflections, "reflection")
+    items = list(
+        session.scalars(
+            select(m.EvidenceItem)
+            .where(m.EvidenceItem.submission_id == submission.id)
+            .order_by(m.EvidenceItem.id)
+        )
+    )
+    if not items:
         raise InputError("Add at least one piece of evidence.")
-    items = []
-    for item in evidence:
-        name = str(item.get("name", "")).strip()
-        if not name:
-            raise InputError("Every piece of evidence needs a name.")
-        items.append({"name": name[:200], "description": str(item.get("description", "")).strip()[:MAX_TEXT]})
-    if not fee_receipt.strip():
-        raise InputError("Record the review fee as paid (a fee receipt) before submitting.")
+    payment = _payment_for(session, submission, receipt)
+    before = audit.snapshot(submission, SUBMISSION_FIELDS)
     attempt = m.Attempt(
         submission_id=submission.id,
         number=len(submission.attempts) + 1,
-        evidence=items,
-        reflections=_texts(reflections, "reflection"),
-        fee_receipt=fee_receipt.strip()[:100],
+        evidence=[{"name": item.title, "description": item.description} for item in items],
+        reflections=answers,
+        fee_receipt=payment.receipt,
         submitted_at=now,
     )
     session.add(attempt)
+    session.flush()
+    payment_before = audit.snapshot(payment)
+    payment.attempt_id = attempt.id
+    for item in items:
+        if item.attempt_id is None:
+            item.attempt_id = attempt.id
     submission.state = "submitted"
     submission.updated_at = now
     session.flush()
     session.expire(submission, ["attempts"])
+    educator = submission.educator
+    audit.record(session, actor=educator, action="attempt.submitted", subject=attempt, now=now)
+    audit.record(session, actor=educator, action="fee.used", subject=payment, now=now, before=payment_before)
+    audit.record(
+        session,
+        actor=educator,
+        action="submission.submitted",
+        subject=submission,
+        now=now,
+        before=before,
+        after=audit.snapshot(submission, SUBMISSION_FIELDS),
+    )
     return attempt
 
 
-def review_submission(
-    session: Session,
-    submission: m.Submission,
-    reviewer: m.Person,
-    *,
-    scores: dict[str, str],
-    feedback: dict[str, str],
-    now: datetime,
-    issuing: IssuingContext,
-) -> ReviewOutcome:
-    """Score the latest attempt per rubric criterion; all criteria met earns it and issues the credential."""
-    if not reviewer.is_reviewer:
-        raise Forbidden(f"{reviewer.email} is not a reviewer.")
-    if reviewer.id == submission.educator_id:
-        raise Forbidden("Nobody reviews their own submission.")
-    if submission.state != "submitted":
-        raise WorkflowError(f"Submission {submission.id} is {submission.state}, not waiting for review.")
-    attempt = submission.attempts[-1]
-    rubric = {str(c["id"]): c for c in submission.version.rubric}
-    unknown = sorted(set(scores) - set(rubric))
+def _decide(
+    rubric: dict[str, dict[str, object]], scores: dict[str, str], feedback: dict[str, str]
+) -> tuple[str, dict[str, str]]:
+    """Check scores and feedback against the rubric; return the decision and the kept feedback."""
+    unknown = sorted((set(scores) | set(feedback)) - set(rubric))
     if unknown:
         raise InputError(f"{unknown[0]!r} is not a criterion of this rubric.")
     missing = [cid for cid in rubric if cid not in scores]
@@ -184,7 +322,34 @@ def review_submission(
     for cid, ok in met.items():
         if not ok and cid not in notes:
             raise InputError(f"Give feedback on {cid!r}, which is not yet met.")
-    decision = "earned" if all(met.values()) else "returned"
+    return ("earned" if all(met.values()) else "returned"), notes
+
+
+def review_submission(
+    session: Session,
+    submission: m.Submission,
+    reviewer: m.Person,
+    *,
+    scores: dict[str, str],
+    feedback: dict[str, str],
+    now: datetime,
+    issuing: IssuingContext,
+    program: ProgramContext | None = None,
+) -> ReviewOutcome:
+    """Score the latest attempt per rubric criterion; all criteria met earns it and issues the credential."""
+    # Only an eligible reviewer may review (eligibility.py). Every completed review pays the reviewer
+    # their share of the fee; an earned one also issues every stack and bundle it completes, and the
+    # educator is notified either way. All in the caller's transaction.
+    ctx = program or ProgramContext()
+    refused = eligibility.refusal(session, reviewer, submission)
+    if refused is not None:
+        raise Forbidden(refused)
+    if submission.state != "submitted":
+        raise WorkflowError(f"Submission {submission.id} is {submission.state}, not waiting for review.")
+    attempt = submission.attempts[-1]
+    rubric = {str(c["id"]): c for c in submission.version.rubric}
+    decision, notes = _decide(rubric, scores, feedback)
+    before = audit.snapshot(submission, SUBMISSION_FIELDS)
     review = m.Review(
         attempt_id=attempt.id,
         reviewer_id=reviewer.id,
@@ -198,7 +363,24 @@ def review_submission(
     review.attempt = attempt
     submission.state = decision
     submission.updated_at = now
-    credential = (
-        issue_for_submission(session, submission, review, issuing, now) if decision == "earned" else None
+    session.flush()
+    audit.record(session, actor=reviewer, action="review.recorded", subject=review, now=now)
+    audit.record(
+        session,
+        actor=reviewer,
+        action=f"submission.{decision}",
+        subject=submission,
+        now=now,
+        before=before,
+        after=audit.snapshot(submission, SUBMISSION_FIELDS),
     )
-    return ReviewOutcome(review=review, credential=credential)
+    payout = payouts.add_payout(session, review, share_percent=ctx.reviewer_share_percent, now=now)
+    if decision != "earned":
+        notify.notify_returned(session, submission, review, now=now)
+        return ReviewOutcome(review=review, credential=None, payout=payout)
+    credential = issue_for_submission(session, submission, review, issuing, now)
+    notify.notify_earned(
+        session, submission.educator, submission.version.name, issuing.urls.credential(credential.id), now=now
+    )
+    composites = compose.complete_groups(session, submission.educator, credential, issuing, now)
+    return ReviewOutcome(review=review, credential=credential, composites=tuple(composites), payout=payout)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from badgeserver import __version__
+from badgeserver.web import flow_openapi
 from badgeserver.web.negotiate import json_response
 from badgeserver.web.services import services
 
@@ -261,6 +262,9 @@ def openapi_document(server: str) -> dict[str, Any]:
                     "responses": {"200": _answer("The OpenAPI document", {"application/json": _JSON_LD})},
                 }
             },
+            **_account_paths(),
+            **flow_openapi.page_paths(),
+            **flow_openapi.api_paths(),
             "/status/{slug}/{purpose}/{number}": {
                 "get": {
                     "summary": "A signed Bitstring Status List credential",
@@ -287,7 +291,28 @@ def openapi_document(server: str) -> dict[str, Any]:
             },
         },
         "components": {
+            "securitySchemes": {
+                "apiToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (bsk_…): the account page or `badgeserver tokens create`.",
+                }
+            },
             "schemas": {
+                "Me": {
+                    "type": "object",
+                    "required": ["id", "email", "name", "roles", "scopes"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "email": {"type": "string", "format": "email"},
+                        "name": {"type": "string"},
+                        "roles": {
+                            "type": "array",
+                            "items": {"type": "string", "enum": ["educator", "reviewer", "staff"]},
+                        },
+                        "scopes": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
                 "Problem": {
                     "type": "object",
                     "required": ["title", "status", "detail"],
@@ -332,6 +357,84 @@ def openapi_document(server: str) -> dict[str, Any]:
                         "summary": {"type": "object", "additionalProperties": {"type": "integer"}},
                         "checks": {"type": "array", "items": {"$ref": "#/components/schemas/Check"}},
                     },
+                },
+            },
+        },
+    }
+
+
+def _form_post(summary: str, fields: dict[str, Any], done: str = "303") -> dict[str, Any]:
+    """A browser form post (CSRF token required): a redirect or page on success, the page with errors."""
+    properties = {"csrf_token": {"type": "string"}} | fields
+    return {
+        "summary": summary,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": properties}}
+            },
+        },
+        "responses": {
+            done: _answer("Done" if done == "303" else "The page", _HTML if done != "303" else None),
+            "400": _answer("The form has errors or expired (no CSRF token); nothing changed", _HTML),
+        },
+    }
+
+
+def _account_paths() -> dict[str, Any]:
+    """Sign-in, the account and staff pages (browser forms), and GET /api/v1/me."""
+    text, flag, number = {"type": "string"}, {"type": "string", "enum": ["1"]}, {"type": "integer"}
+    login = _form_post(
+        "Sign in; 303 to `next` (a path on this site) or /account", {"email": text, "password": text}
+    )
+    login["responses"]["429"] = _answer("Too many failed sign-ins (Retry-After says how long to wait)", _HTML)
+    return {
+        "/login": {"get": _page("The sign-in form"), "post": login},
+        "/logout": {"post": _form_post("Sign out", {})},
+        "/account": {"get": _page("Your account: roles, password, API tokens (signed in)")},
+        "/account/password": {
+            "post": _form_post(
+                "Change your password",
+                {"current_password": text, "new_password": text, "confirm_password": text},
+            )
+        },
+        "/account/tokens": {
+            "post": _form_post(
+                "Create an API token; the page shows it once",
+                {"token_name": text, "scope": {"type": "array", "items": text}},
+                done="200",
+            )
+        },
+        "/account/tokens/revoke": {"post": _form_post("Revoke one of your API tokens", {"token_id": number})},
+        "/staff/people": {
+            "get": _page("People and their roles (staff)"),
+            "post": _form_post(
+                "Add a person with roles and an initial password (staff)",
+                {"email": text, "name": text, "password": text, "reviewer": flag, "staff": flag},
+            ),
+        },
+        "/staff/people/roles": {
+            "post": _form_post(
+                "Change a person's roles (staff)", {"person_id": number, "reviewer": flag, "staff": flag}
+            )
+        },
+        "/staff/people/active": {
+            "post": _form_post(
+                "Deactivate (active=0) or reactivate (active=1) a person (staff)",
+                {"person_id": number, "active": {"type": "string", "enum": ["0", "1"]}},
+            )
+        },
+        "/staff/audit": {"get": _page("The audit log, newest first, by kind and page (staff)")},
+        "/api/v1/me": {
+            "get": {
+                "summary": "The API token's person, roles and scopes: the simplest check that a token works",
+                "security": [{"apiToken": []}],
+                "responses": {
+                    "200": _answer(
+                        "Who the token acts for",
+                        {"application/json": {"schema": {"$ref": "#/components/schemas/Me"}}},
+                    ),
+                    "401": _problem("No token, or an unknown or revoked one (see WWW-Authenticate)"),
                 },
             }
         },

@@ -31,18 +31,31 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     clock = overrides.pop("clock", None)
     settings = load_settings(overrides)
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
-    app.config.update(
-        SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=settings.max_upload_bytes + 64 * 1024
-    )
+    # A request carries at most one upload: a badge to verify or an evidence file, with a little form.
+    largest = max(settings.max_upload_bytes, settings.max_evidence_bytes)
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=largest + 64 * 1024)
     app.extensions[EXTENSION] = build_services(settings, clock)
 
-    from badgeserver.web import api, public, verify
+    from badgeserver.web import account, api, auth, public, staff, verify
 
     app.url_map.converters["slug"] = public.SlugConverter
     app.register_blueprint(public.bp)
     app.register_blueprint(verify.bp)
     app.register_blueprint(api.bp)
     problems.register(app)
+    auth.init_app(app, settings)  # session cookie, CSRF check, sign-in views, template helpers
+    app.register_blueprint(account.bp)
+    app.register_blueprint(staff.bp)
+    from badgeserver.web import api_v1, api_v1_staff, educator, program_staff, reviewer
+
+    for blueprint in (educator.bp, reviewer.bp, program_staff.bp, api_v1.bp, api_v1_staff.bp):
+        app.register_blueprint(blueprint)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
     app.add_template_filter(credit, "credit")
     app.add_template_filter(plain_text, "plain")
 

@@ -78,7 +78,7 @@ def register(app: Flask) -> None:
         if status == 405:  # RFC 9110: a 405 names the methods that work
             for name, value in error.get_headers():
                 if name.lower() == "allow":
-                    response.headers["Allow"] = value
+                    response.headers["Allow"] = ", ".join(sorted(m.strip() for m in value.split(",")))
         return response
 
     @app.errorhandler(Exception)

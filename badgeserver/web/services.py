@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import Flask, current_app
@@ -13,8 +13,10 @@ from badgeserver.config import Settings
 from badgeserver.fetch import Fetcher
 from badgeserver.keys import KeyStore
 from badgeserver.ld.canon import Canonicalizer
+from badgeserver.program import notify
 from badgeserver.program.issuing import IssuingContext
 from badgeserver.program.public import local_fetcher
+from badgeserver.program.submissions import ProgramContext
 from badgeserver.program.urls import Urls
 from badgeserver.store import models as m
 from badgeserver.store.db import Database
@@ -25,13 +27,14 @@ EXTENSION = "badgeserver"
 
 @dataclass
 class Services:
-    """Settings, the database, issuing context, fetcher and clock of one app."""
+    """Settings, the database, issuing and program contexts, fetcher and clock of one app."""
 
     settings: Settings
     db: Database
     issuing: IssuingContext
     fetcher: Fetcher
     clock: Callable[[], datetime]
+    program: ProgramContext = field(default_factory=ProgramContext)
 
     @property
     def urls(self) -> Urls:
@@ -50,6 +53,11 @@ class Services:
             known_issuers={self.urls.issuer_did(slug): name for slug, name in issuers},
         )
 
+    def send_outbox(self, *, limit: int = 100) -> int:
+        """Send the queued notifications (SMTP when configured, else the log); returns how many were sent."""
+        with self.db.transaction() as session:
+            return notify.send_pending(session, smtp=self.settings, now=self.clock(), limit=limit)
+
 
 def build_services(settings: Settings, clock: Callable[[], datetime] | None = None) -> Services:
     """Wire the database, key store, canonicalizer and guarded fetcher for `settings`."""
@@ -62,7 +70,14 @@ def build_services(settings: Settings, clock: Callable[[], datetime] | None = No
     )
     now = clock or (lambda: datetime.now(UTC))
     fetcher = Fetcher(allow_http_hosts=settings.allow_http_hosts, local=local_fetcher(db, issuing, now))
-    return Services(settings=settings, db=db, issuing=issuing, fetcher=fetcher, clock=now)
+    return Services(
+        settings=settings,
+        db=db,
+        issuing=issuing,
+        fetcher=fetcher,
+        clock=now,
+        program=ProgramContext.from_settings(settings),
+    )
 
 
 def services(app: Flask | None = None) -> Services:
