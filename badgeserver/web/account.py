@@ -11,6 +11,7 @@ from badgeserver.errors import BadgeServerError, NotFound
 from badgeserver.program import accounts
 from badgeserver.store import models as m
 from badgeserver.web.auth import login_required, start_session
+from badgeserver.web.flow_support import form_number
 from badgeserver.web.problems import status_for
 from badgeserver.web.services import services
 
@@ -24,10 +25,7 @@ TOKEN_FIELDS = {"token_name": "token_name", accounts.SCOPE: "scope-0", "forbidde
 
 def form_id(text: str | None) -> int | None:
     """A positive database id from a form field, or None."""
-    value = (text or "").strip()
-    if not value.isdigit() or len(value) > 9:
-        return None
-    return int(value) or None
+    return form_number(text)
 
 
 def _page(status: int = 200, errors: Errors | None = None, **extra: Any) -> Response:

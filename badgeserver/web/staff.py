@@ -14,6 +14,7 @@ from badgeserver.program import accounts, audit
 from badgeserver.store import models as m
 from badgeserver.web.account import Errors, form_id
 from badgeserver.web.auth import login_required
+from badgeserver.web.flow_support import form_number
 from badgeserver.web.problems import status_for
 from badgeserver.web.services import services
 
@@ -26,9 +27,7 @@ NEW_PERSON_FIELDS = {accounts.WEAK: "new-password", "invalid_input": "new-email"
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    number = int(raw) if raw.isdigit() and len(raw) <= 6 else 1
-    return min(max(number, 1), MAX_PAGE)
+    return min(form_number(request.args.get("page"), maximum=MAX_PAGE) or 1, MAX_PAGE)
 
 
 def _people_page(
