@@ -175,6 +175,13 @@ def demo(instance_path: str, out_dir: str, host: str, port: int, workers: int, s
     upgrade(svc.db.engine)
     # The demo database holds names and emails: keep the folder to its owner.
     instance.chmod(0o700)
+    # Written down so every other command finds the demo with --instance demo-instance.
+    (instance / "badgeserver.toml").write_text(
+        "".join(
+            f"{key} = {json.dumps(value)}\n" for key, value in settings.items() if key != "instance_path"
+        ),
+        "utf-8",
+    )
     catalog = load_catalog(catalog_dir() / DEMO_CATALOG)
     click.echo(
         f"Catalog: {catalog.program_name}: {len(catalog.microcredentials)} microcredentials, "
