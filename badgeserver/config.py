@@ -105,39 +105,24 @@ def load_settings(
         secret_key=str(values.get("secret_key") or _secret(instance)),
         allow_http_hosts=frozenset(hosts),
     )
-    if "status_list_size" in values:
-        settings = replace(settings, status_list_size=int(values["status_list_size"]))
-    return _program_settings(_account_settings(settings, values), values)
+    return _program_settings(settings, values)
 
 
-def _account_settings(settings: Settings, values: dict[str, Any]) -> Settings:
-    """SESSION_HOURS and PROXY_HOPS: whole numbers from the file, the environment or overrides."""
-    numbers: dict[str, int] = {"session_hours": settings.session_hours, "proxy_hops": settings.proxy_hops}
-    for key, low, high in (("session_hours", 1, 24 * 30), ("proxy_hops", 0, 5)):
-        raw = values.get(key)
-        if raw is None or raw == "":
-            continue
-        try:
-            number = int(raw)
-        except (TypeError, ValueError):
-            number = low - 1
-        if not low <= number <= high:
-            raise InputError(f"{key.upper()} must be a whole number from {low} to {high}, not {raw!r}.")
-        numbers[key] = number
-    return replace(settings, session_hours=numbers["session_hours"], proxy_hops=numbers["proxy_hops"])
-
-
-PROGRAM_NUMBERS = (
+# Whole-number settings and their ranges, checked the same way wherever they come from.
+WHOLE_NUMBERS = (
+    ("session_hours", 1, 24 * 30),
+    ("proxy_hops", 0, 5),
     ("reviewer_share_percent", 0, 100),
     ("max_evidence_bytes", 1, 100 * 1024 * 1024),
     ("smtp_port", 1, 65535),
+    ("status_list_size", 131_072, 8 * 131_072),
 )
 
 
 def _program_settings(settings: Settings, values: dict[str, Any]) -> Settings:
-    """REVIEWER_SHARE_PERCENT, MAX_EVIDENCE_BYTES and SMTP_HOST/PORT/FROM, checked."""
+    """The whole-number settings (checked against WHOLE_NUMBERS) and SMTP_HOST/SMTP_FROM."""
     changes: dict[str, Any] = {}
-    for key, low, high in PROGRAM_NUMBERS:
+    for key, low, high in WHOLE_NUMBERS:
         raw = values.get(key)
         if raw is None or raw == "":
             continue
