@@ -114,7 +114,7 @@ def test_the_main_flow_through_the_api(app, apis, clock):
     )
     receipt = ana.post(f"/api/v1/submissions/{number}/fee", status=201).get_json()
     assert re.fullmatch(r"FEE-2026-[A-Z2-9]{6}", receipt["receipt"]) and receipt["amount_cents"] == 2000
-    published = ana.call("PUT", f"/api/v1/submissions/{number}/publish-evidence", 200, json={"publish": True})
+    published = ana.call("PUT", f"/api/v1/submissions/{number}/publish-evidence", 200, json={"publish_evidence": True})
     assert published.get_json()["publish_evidence"] is True
     submitted = ana.post(f"/api/v1/submissions/{number}/submit", {"reflections": ["Scale.", "More talk."]})
     assert submitted.get_json()["state"] == "submitted"

@@ -579,3 +579,33 @@ def test_the_audit_page(client, people, app):
     assert "test.bulk59" in first and "person.created" not in first and "Older entries" in first
     second = client.get("/staff/audit?page=2").get_data(as_text=True)
     assert "person.created" in second and "test.bulk59" not in second and "Newer entries" in second
+
+
+def test_a_copied_session_cookie_stops_working_after_sign_out(app):
+    """Signing out ends the session server-side: a copy of the cookie taken before is refused."""
+    from badgeserver.program import accounts as _accounts
+    from badgeserver.program import submissions as _sub
+    from badgeserver.web.services import services as _services
+
+    svc = _services(app)
+    with svc.db.transaction() as session:
+        person = _sub.create_person(session, email="copy@example.org", name="Copy Cat", now=svc.clock())
+        _accounts.set_password(session, person, "a long enough passphrase", now=svc.clock(), actor=None)
+    browser = app.test_client()
+    page = browser.get("/login", headers={"Accept": "text/html"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    signed_in = browser.post(
+        "/login",
+        data={"email": "copy@example.org", "password": "a long enough passphrase", "csrf_token": token},
+        headers={"Accept": "text/html"},
+    )
+    assert signed_in.status_code == 303
+    cookie = browser.get_cookie("badgeserver_session")
+    assert browser.get("/account", headers={"Accept": "text/html"}).status_code == 200
+    account = browser.get("/account", headers={"Accept": "text/html"}).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', account).group(1)
+    assert browser.post("/logout", data={"csrf_token": token}, headers={"Accept": "text/html"}).status_code == 303
+    thief = app.test_client()
+    thief.set_cookie("badgeserver_session", cookie.value)
+    replay = thief.get("/account", headers={"Accept": "text/html"})
+    assert replay.status_code == 302 and "/login" in replay.headers["Location"]

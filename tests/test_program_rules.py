@@ -565,9 +565,11 @@ def test_stack_credential_is_issued_with_the_last_member_exactly_once(rules):
     assert compose.digest_sri(stored[components[0]]) == sri(stored[components[0]])
     assert rules.count(m.OutboxMessage, m.OutboxMessage.subject == "You earned Science Methods") == 1
 
-    # Earning a member again (a second submission) issues no second stack credential.
-    again = rules.earn(educator, "m1")
-    assert again.credential is not None and again.composites == []
+    # A member is earned once: a second submission for it is refused, so no credit counts twice
+    # and no second stack credential can follow.
+    with rules.svc.db.transaction() as session, pytest.raises(sub.WorkflowError) as again:
+        sub.start_submission(session, session.get(m.Person, educator), "m1", now=NOW)
+    assert again.value.message == "ed@example.org already holds 'Method One'; it is earned only once."
     assert rules.count(m.Credential, m.Credential.kind == "stack") == 1
     # Holding the stack now makes the (untrained) educator eligible once trained.
     other = rules.submitted(rules.person("x@example.org"), "m2")

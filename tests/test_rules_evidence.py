@@ -166,7 +166,7 @@ def test_files_are_stored_privately_with_size_and_item_limits(rules: Rules):
                 media_type="application/pdf",
                 now=NOW,
             )
-        with pytest.raises(InputTooLarge, match="larger than 1 MiB"):
+        with pytest.raises(InputTooLarge, match="^The file is larger than 1 MiB.$"):
             ev.add_file(
                 session,
                 row,
@@ -317,3 +317,21 @@ def test_credential_publishes_evidence_only_when_the_educator_chooses(rules: Rul
     assert schema.validate(public) == []
     assert rules.verify(ids[loud]).verified is True
     assert json.loads(text)["credentialSubject"]["result"]  # results per criterion stay
+
+
+def test_a_zip_bomb_posing_as_docx_is_refused():
+    import io as _io
+    import zipfile as _zipfile
+
+    buffer = _io.BytesIO()
+    with _zipfile.ZipFile(buffer, "w", compression=_zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "[Content_Types].xml",
+            '<Types><Override ContentType="application/vnd.openxmlformats-officedocument.'
+            'wordprocessingml.document.main+xml"/></Types>',
+        )
+        archive.writestr("word/document.xml", b"\x00" * (50 * 1024 * 1024))  # 50 MiB of zeros
+    data = buffer.getvalue()
+    assert len(data) < 100 * 1024
+    with pytest.raises(InputError, match="is not a DOCX file"):
+        ev.check_file(data, "report.docx")

@@ -110,3 +110,15 @@ def review_queue(session: Session, person: m.Person) -> list[m.Submission]:
         .order_by(m.Submission.updated_at, m.Submission.id)
     )
     return list(session.scalars(query))
+
+
+def reviewer_may_see(session: Session, person: m.Person, submission: m.Submission) -> bool:
+    """A reviewer sees a submission while it waits for a review they may give, or one they reviewed."""
+    if submission.state == "submitted" and can_review(session, person, submission):
+        return True
+    reviewed = session.scalar(
+        select(m.Review.id)
+        .join(m.Attempt, m.Review.attempt_id == m.Attempt.id)
+        .where(m.Attempt.submission_id == submission.id, m.Review.reviewer_id == person.id)
+    )
+    return reviewed is not None and person.active

@@ -59,6 +59,8 @@ _OOXML_MAIN = {
     _OOXML + "spreadsheetml.sheet": _OOXML + "spreadsheetml.sheet.main+xml",
     _OOXML + "presentationml.presentation": _OOXML + "presentationml.presentation.main+xml",
 }
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_UNPACK_RATIO = 100
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -66,6 +68,10 @@ def _zip_part(data: bytes, name: str) -> bytes | None:
     """One small part of a zip file, or None when it is not a readable zip with that part."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            # A document that unpacks to far more than it weighs is a zip bomb, whatever it claims.
+            unpacked = sum(entry.file_size for entry in archive.infolist())
+            if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_UNPACK_RATIO * len(data):
+                return None
             info = archive.getinfo(name)
             if info.file_size > MAX_ZIP_PART:
                 return None
@@ -101,12 +107,20 @@ def _content_is(data: bytes, media_type: str) -> bool:
     return False
 
 
+def _size(count: int) -> str:
+    """A byte count as people write it: 10 MiB, 512 KiB, or 1000 bytes."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if count % size == 0:
+            return f"{count // size} {unit}"
+    return f"{count} bytes"
+
+
 def check_file(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_EVIDENCE_BYTES) -> str:
     """The media type of an acceptable evidence file, judged by its content; InputError otherwise."""
     if not data:
         raise InputError("The file is empty.")
     if len(data) > max_bytes:
-        raise InputTooLarge(f"The file is larger than {max_bytes // (1024 * 1024) or 1} MiB.")
+        raise InputTooLarge(f"The file is larger than {_size(max_bytes)}.")
     extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     expected = BY_EXTENSION.get(extension)
     if expected is None:
@@ -280,7 +294,8 @@ def evidence_for_viewer(session: Session, item_id: int, viewer: m.Person | None)
         raise NotFound("There is no such evidence item.")
     if viewer.id == submission.educator_id or viewer.is_staff:
         return item
-    # Reviewers see what was submitted, never an educator's pending drafts.
-    if item.attempt_id is not None and eligibility.can_review(session, viewer, submission):
+    # Reviewers see what was submitted, never pending drafts, and only while the work waits for
+    # them or after they reviewed it: not every submission of their stacks forever.
+    if item.attempt_id is not None and eligibility.reviewer_may_see(session, viewer, submission):
         return item
     raise NotFound("There is no such evidence item.")

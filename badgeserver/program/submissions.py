@@ -114,9 +114,28 @@ def current_version(session: Session, slug: str) -> m.MicrocredentialVersion:
     return micro.versions[-1]
 
 
+def lock_row(session: Session, model: type[m.Base], row_id: int) -> None:
+    """Lock one row until the transaction ends (PostgreSQL); SQLite transactions are serialized already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(model).where(model.id == row_id).with_for_update())  # type: ignore[attr-defined]
+
+
 def start_submission(session: Session, educator: m.Person, slug: str, *, now: datetime) -> m.Submission:
     """Open a draft submission for the current version of microcredential `slug`."""
     version = current_version(session, slug)
+    lock_row(session, m.Person, educator.id)  # one start at a time per educator
+    held = session.scalar(
+        select(m.Credential)
+        .join(m.MicrocredentialVersion, m.Credential.version_id == m.MicrocredentialVersion.id)
+        .where(
+            m.Credential.earner_id == educator.id,
+            m.Credential.kind == "microcredential",
+            m.MicrocredentialVersion.microcredential_id == version.microcredential_id,
+        )
+    )
+    if held is not None:
+        # A microcredential is earned once: its credit must not count twice on the transcript.
+        raise WorkflowError(f"{educator.email} already holds {version.name!r}; it is earned only once.")
     open_one = session.scalar(
         select(m.Submission)
         .join(m.MicrocredentialVersion)
@@ -171,6 +190,7 @@ def record_fee(
     """Record the review fee for the next attempt as paid; returns the payment with its receipt number."""
     ctx = program or ProgramContext()
     _owner(submission, actor, staff_too=True)
+    lock_row(session, m.Submission, submission.id)  # one fee at a time per submission
     _open_for_changes(submission)
     waiting = unused_payment(session, submission)
     if waiting is not None:
@@ -251,6 +271,8 @@ def submit_attempt(
     # Returned work may be resubmitted without limit, each attempt with its own fee; items added
     # since the last attempt attach to this one, earlier items stay with theirs, and the attempt's
     # evidence summary lists them all.
+    lock_row(session, m.Submission, submission.id)
+    session.refresh(submission)
     if submission.state not in ("draft", "returned"):
         raise WorkflowError(f"Submission {submission.id} is {submission.state} and cannot be submitted now.")
     prompts = submission.version.reflection_prompts
@@ -318,7 +340,10 @@ def _decide(
         if scores[cid] not in order:
             raise InputError(f"{scores[cid]!r} is not a level of criterion {cid!r}.")
         met[cid] = order.index(scores[cid]) >= order.index(str(criterion["required"]))
-    notes = {cid: str(text).strip()[:MAX_TEXT] for cid, text in feedback.items() if str(text).strip()}
+    notes = {cid: str(text).strip() for cid, text in feedback.items() if str(text).strip()}
+    for cid, text in notes.items():
+        if len(text) > MAX_TEXT:
+            raise InputError(f"The feedback on {cid!r} is longer than {MAX_TEXT} characters.")
     for cid, ok in met.items():
         if not ok and cid not in notes:
             raise InputError(f"Give feedback on {cid!r}, which is not yet met.")
@@ -344,6 +369,8 @@ def review_submission(
     refused = eligibility.refusal(session, reviewer, submission)
     if refused is not None:
         raise Forbidden(refused)
+    lock_row(session, m.Submission, submission.id)  # two reviewers at once: the second sees it done
+    session.refresh(submission)
     if submission.state != "submitted":
         raise WorkflowError(f"Submission {submission.id} is {submission.state}, not waiting for review.")
     attempt = submission.attempts[-1]

@@ -179,6 +179,8 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Signing out bumps this, ending every session that recorded the old value.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Submission(Base):

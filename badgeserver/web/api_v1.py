@@ -283,15 +283,16 @@ def pay_fee(submission_id: int) -> Response:
 @csrf_exempt
 @api_auth("submissions:write")
 def publish_evidence(submission_id: int) -> Response:
-    """Choose whether the credential lists the evidence: {"publish": true|false}."""
+    """Choose whether the credential lists the evidence: {"publish_evidence": true|false}."""
     svc = services()
     with svc.db.transaction() as session:
         person = actor(session)
         submission = visible_submission(session, submission_id, person)
         _owner_only(person, submission)
-        publish = json_body().get("publish")
+        body = json_body()
+        publish = body.get("publish_evidence", body.get("publish"))
         if not isinstance(publish, bool):
-            raise InputError("Give 'publish' as true or false.")
+            raise InputError("Give 'publish_evidence' as true or false.")
         sub.set_publish_evidence(session, submission, person, publish, now=svc.clock())
         return jsonify(_view(session, submission, person))
 

@@ -85,6 +85,7 @@ def start_session(person: m.Person) -> None:
     session["nonce"] = secrets.token_urlsafe(16)
     session["at"] = int(services().clock().timestamp())
     session["pwd"] = _password_mark(person)
+    session["gen"] = person.session_generation
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     g.bs_person = person
 
@@ -121,6 +122,7 @@ def _session_person() -> m.Person | None:
     if (
         person is None
         or not person.active
+        or session.get("gen") != person.session_generation
         or not hmac.compare_digest(str(session.get("pwd", "")), _password_mark(person))
     ):
         end_session()
@@ -313,7 +315,13 @@ def login_post() -> Response:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign out and go to the catalog."""
+    """Sign out everywhere (every session of this person ends, even a copied cookie) and go to the catalog."""
+    person = current_person()
+    if person is not None:
+        with services().db.transaction() as db_session:
+            row = db_session.get(m.Person, person.id)
+            if row is not None:
+                row.session_generation += 1
     end_session()
     return redirect(url_for("public.index"), 303)
 

@@ -73,10 +73,10 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def may_view(session: Session, submission: m.Submission, viewer: m.Person) -> bool:
-    """The owner and staff see a submission; an eligible reviewer sees it once it has been submitted."""
+    """The owner and staff see a submission; a reviewer while it waits for them, or after reviewing it."""
     if viewer.id == submission.educator_id or (viewer.is_staff and viewer.active):
         return True
-    return bool(submission.attempts) and eligibility.can_review(session, viewer, submission)
+    return eligibility.reviewer_may_see(session, viewer, submission)
 
 
 def visible_submission(session: Session, number: int, viewer: m.Person) -> m.Submission:

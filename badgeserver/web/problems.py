@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from badgeserver.errors import (
@@ -80,6 +81,16 @@ def register(app: Flask) -> None:
                 if name.lower() == "allow":
                     response.headers["Allow"] = ", ".join(sorted(m.strip() for m in value.split(",")))
         return response
+
+    @app.errorhandler(IntegrityError)
+    def _conflict(error: IntegrityError) -> Response:
+        # A unique rule in the database caught two requests racing for the same change.
+        return problem(
+            409,
+            "Conflict",
+            "This change conflicts with another made at the same time; reload and try again.",
+            "conflict",
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
