@@ -1,0 +1,85 @@
+"""Two requests racing for the same change: exactly one wins, the other is refused, nothing doubles."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from badgeserver.errors import BadgeServerError
+from badgeserver.program import submissions as sub
+from badgeserver.store import models as m
+from tests.test_program_rules import NOW, make_rules
+
+pytestmark = pytest.mark.store
+
+
+def _race(work, times: int = 4) -> list[object]:
+    """Run `work` in `times` threads at once; return what each returned or raised."""
+    results: list[object] = []
+    start = threading.Barrier(times)
+    lock = threading.Lock()
+
+    def run() -> None:
+        start.wait()
+        try:
+            outcome: object = work()
+        except BadgeServerError as exc:
+            outcome = exc
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_one_fee_per_attempt_even_when_racing(app, tmp_path: Path):
+    rules = make_rules(app, tmp_path / "catalog")
+    educator = rules.person("racer@example.org")
+    number = rules.start(educator, "m1")
+    db = rules.svc.db
+
+    def pay() -> object:
+        with db.transaction() as session:
+            row = session.get(m.Submission, number)
+            who = session.get(m.Person, educator)
+            return sub.record_fee(session, row, who, now=NOW).receipt
+
+    results = _race(pay)
+    receipts = [r for r in results if isinstance(r, str)]
+    refused = [r for r in results if isinstance(r, sub.WorkflowError)]
+    assert (len(receipts), len(refused)) == (1, 3)
+    with db.read() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(m.Payment).where(m.Payment.submission_id == number)
+            )
+            == 1
+        )
+
+
+def test_one_open_draft_per_microcredential_even_when_racing(app, tmp_path: Path):
+    rules = make_rules(app, tmp_path / "catalog")
+    educator = rules.person("racer@example.org")
+    db = rules.svc.db
+
+    def start() -> object:
+        with db.transaction() as session:
+            return sub.start_submission(session, session.get(m.Person, educator), "m2", now=NOW).id
+
+    results = _race(start)
+    assert sum(isinstance(r, int) for r in results) == 1
+    assert sum(isinstance(r, sub.WorkflowError) for r in results) == 3
+    with db.read() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(m.Submission).where(m.Submission.educator_id == educator)
+            )
+            == 1
+        )
