@@ -162,20 +162,24 @@ def start() -> Response:
     return created(document, url_for("api_v1.submission", submission_id=document["id"]))
 
 
+def _summary(row: m.Submission) -> dict[str, Any]:
+    """The fields every list of submissions shows."""
+    version = row.version
+    return {
+        "id": row.id,
+        "microcredential": version.microcredential.slug,
+        "name": version.name,
+        "version": version.version,
+    }
+
+
 @bp.get("/submissions")
 @api_auth("submissions:read")
 def submissions() -> Response:
     """My submissions, the most recently changed first."""
     with services().db.read() as session:
         rows = [
-            {
-                "id": row.id,
-                "microcredential": row.version.microcredential.slug,
-                "name": row.version.name,
-                "version": row.version.version,
-                "state": row.state,
-                "updated_at": iso(row.updated_at),
-            }
+            {**_summary(row), "state": row.state, "updated_at": iso(row.updated_at)}
             for row in my_submissions(session, actor(session))
         ]
     return jsonify({"submissions": rows})
@@ -320,14 +324,7 @@ def review_queue() -> Response:
     """The submissions waiting for a review I may give, the longest-waiting first."""
     with services().db.read() as session:
         rows = [
-            {
-                "id": row.id,
-                "microcredential": row.version.microcredential.slug,
-                "name": row.version.name,
-                "version": row.version.version,
-                "attempt": len(row.attempts),
-                "waiting_since": iso(row.updated_at),
-            }
+            {**_summary(row), "attempt": len(row.attempts), "waiting_since": iso(row.updated_at)}
             for row in eligibility.review_queue(session, actor(session))
         ]
     return jsonify({"submissions": rows})
