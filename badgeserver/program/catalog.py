@@ -98,11 +98,6 @@ class RubricCriterionDef:
     required: str
     levels: tuple[RubricLevelDef, ...]
 
-    def meets(self, level_id: str) -> bool:
-        """True when `level_id` is at or above the required level."""
-        order = [level.id for level in self.levels]
-        return order.index(level_id) >= order.index(self.required)
-
 
 @dataclass(frozen=True)
 class MicrocredentialDef:

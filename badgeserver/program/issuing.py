@@ -208,6 +208,14 @@ def achievement_spec(version: m.MicrocredentialVersion, urls: Urls) -> build.Ach
     )
 
 
+def level_meets(criterion: dict[str, Any], level_id: str) -> bool | None:
+    """Whether `level_id` reaches the criterion's required level; None if it is not one of its levels."""
+    order = [str(level["id"]) for level in rubric_levels(criterion)]
+    if level_id not in order:
+        return None
+    return order.index(level_id) >= order.index(str(criterion["required"]))
+
+
 def rubric_levels(criterion: dict[str, Any]) -> list[dict[str, str]]:
     """The levels of a stored rubric criterion, lowest first."""
     levels = criterion.get("levels")

@@ -63,6 +63,32 @@ def status_list_document(
     return issuing.signed_status_list(session, row, ctx, now)
 
 
+def status_list_text(
+    db: Database, issuer_slug: str, purpose: str, number: int, ctx: IssuingContext, now: datetime
+) -> str | None:
+    """The signed list's JSON, read without a write lock; signed (once) only after its bits changed."""
+    with db.read() as session:
+        issuer = issuer_by_slug(session, issuer_slug)
+        row = (
+            None
+            if issuer is None
+            else session.scalar(
+                select(m.StatusList).where(
+                    m.StatusList.issuer_id == issuer.id,
+                    m.StatusList.purpose == purpose,
+                    m.StatusList.number == number,
+                )
+            )
+        )
+        if row is None:
+            return None
+        if row.signed_json is not None:
+            return row.signed_json
+    with db.transaction() as session:
+        issuer = issuer_by_slug(session, issuer_slug)
+        return None if issuer is None else status_list_document(session, issuer, purpose, number, ctx, now)
+
+
 def credential_json(session: Session, credential_id: str) -> str | None:
     """The exact signed JSON of a public credential, or None."""
     row = session.get(m.Credential, credential_id)
@@ -92,18 +118,13 @@ def local_fetcher(
         match = _LOCAL.match(path)
         if match is None:
             return None
-        with db.transaction() as session:
+        if match["list"]:
+            text = status_list_text(db, match["list"], match["purpose"], int(match["number"]), ctx, clock())
+            return None if text is None else text.encode("utf-8")
+        with db.read() as session:
             if match["did"]:
                 issuer = issuer_by_slug(session, match["did"])
                 return None if issuer is None else _bytes(did_document(issuer, ctx))
-            if match["list"]:
-                issuer = issuer_by_slug(session, match["list"])
-                if issuer is None:
-                    return None
-                text = status_list_document(
-                    session, issuer, match["purpose"], int(match["number"]), ctx, clock()
-                )
-                return None if text is None else text.encode("utf-8")
             text = credential_json(session, match["credential"].lower())
             return None if text is None else text.encode("utf-8")
 

@@ -18,7 +18,7 @@ from badgeserver.config import Settings
 from badgeserver.errors import BadgeServerError, InputError, NotFound
 from badgeserver.identity import is_email, normalize_email
 from badgeserver.program import audit, compose, eligibility, notify, payouts
-from badgeserver.program.issuing import IssuingContext, issue_for_submission, rubric_levels
+from badgeserver.program.issuing import IssuingContext, issue_for_submission, level_meets
 from badgeserver.store import models as m
 
 MAX_TEXT = 20_000
@@ -336,10 +336,10 @@ def _decide(
         raise InputError(f"Score every rubric criterion; {missing[0]!r} has no score.")
     met = {}
     for cid, criterion in rubric.items():
-        order = [str(level["id"]) for level in rubric_levels(criterion)]
-        if scores[cid] not in order:
+        meets = level_meets(criterion, scores[cid])
+        if meets is None:
             raise InputError(f"{scores[cid]!r} is not a level of criterion {cid!r}.")
-        met[cid] = order.index(scores[cid]) >= order.index(str(criterion["required"]))
+        met[cid] = meets
     notes = {cid: str(text).strip() for cid, text in feedback.items() if str(text).strip()}
     for cid, text in notes.items():
         if len(text) > MAX_TEXT:

@@ -17,10 +17,6 @@ class Urls:
         """The issuer's did:web identifier (DID-1): did:web:<host>:issuers:<slug>."""
         return did.did_web_from_url(self.base, f"issuers/{slug}")
 
-    def issuer_did_document(self, slug: str) -> str:
-        """Where did:web puts the issuer's DID document (DID-2)."""
-        return f"{self.base}/issuers/{slug}/did.json"
-
     def issuer_page(self, slug: str) -> str:
         """The issuer's public profile page (and JSON)."""
         return f"{self.base}/issuers/{slug}"

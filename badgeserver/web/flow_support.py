@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from badgeserver.errors import InputError, NotFound
 from badgeserver.program import eligibility, payouts
 from badgeserver.program import evidence as ev
-from badgeserver.program.issuing import rubric_levels
+from badgeserver.program.issuing import level_meets, rubric_levels
 from badgeserver.program.urls import Urls
 from badgeserver.store import models as m
 
@@ -114,10 +114,9 @@ def rubric_view(version: m.MicrocredentialVersion) -> list[dict[str, Any]]:
 def _review_view(review: m.Review, rubric: list[dict[str, Any]]) -> dict[str, Any]:
     criteria = []
     for criterion in rubric:
-        order = [level["id"] for level in criterion["levels"]]
         level = review.scores.get(criterion["id"], "")
         names = {lv["id"]: lv["name"] for lv in criterion["levels"]}
-        met = level in order and order.index(level) >= order.index(criterion["required"])
+        met = bool(level_meets(criterion, level))
         criteria.append(
             {
                 "id": criterion["id"],

@@ -36,6 +36,8 @@ def _vary(response: Response) -> Response:
     """Pages and documents share URLs and differ by Accept, so caches must key on it."""
     response.vary.add("Accept")
     return response
+
+
 DB_INT_MAX = 2**31 - 1  # the largest INTEGER id; bigger numbers overflow the database driver
 
 
@@ -187,10 +189,7 @@ def did_document(slug: str) -> Response:
 def status_list(slug: str, purpose: str, number: int) -> Response:
     """The signed Bitstring Status List credential (STAT-4, STAT-5)."""
     svc = services()
-    with svc.db.transaction() as session:
-        text = published.status_list_document(
-            session, _issuer(session, slug), purpose, number, svc.issuing, svc.clock()
-        )
+    text = published.status_list_text(svc.db, slug, purpose, number, svc.issuing, svc.clock())
     if text is None:
         abort(404, description="There is no such status list.")
     response = json_response(text, mimetype="application/vc+ld+json", cache=STATUS_CACHE)

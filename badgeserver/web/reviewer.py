@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from badgeserver.errors import BadgeServerError
 from badgeserver.program import eligibility, payouts
 from badgeserver.program import submissions as sub
+from badgeserver.program.issuing import level_meets
 from badgeserver.web.auth import login_required
 from badgeserver.web.flow_support import (
     Errors,
@@ -90,13 +91,12 @@ def _checked(rubric: list[dict[str, Any]], scores: dict[str, str], feedback: dic
     """Every criterion scored with one of its levels; feedback wherever the level is below the required."""
     errors: Errors = []
     for criterion in rubric:
-        cid, order = criterion["id"], [level["id"] for level in criterion["levels"]]
-        chosen = scores.get(cid, "")
-        if chosen not in order:
+        cid = criterion["id"]
+        meets = level_meets(criterion, scores.get(cid, ""))
+        if meets is None:
             errors.append((f"score-{cid}", f"Choose a level for “{criterion['name']}”."))
             continue
-        below = order.index(chosen) < order.index(criterion["required"])
-        if below and not feedback.get(cid, "").strip():
+        if not meets and not feedback.get(cid, "").strip():
             errors.append(
                 (
                     f"feedback-{cid}",
