@@ -259,7 +259,9 @@ def verify(
     data = read_file(file)
     fetcher = Fetcher(allow_http_hosts=frozenset(allow_http))
     verifier = Verifier(
-        fetch_json=_offline_fetch if offline else fetcher.get_json, http_hosts=frozenset(allow_http)
+        fetch_json=_offline_fetch if offline else fetcher.get_json,
+        clock=lambda: datetime.now(UTC),
+        http_hosts=frozenset(allow_http),
     )
     report = verifier.verify_bytes(data, recipient=recipient)
     unusable = report.status_of("input.parse") == "failed"

@@ -60,7 +60,7 @@ def test_the_same_url_is_fetched_once_per_verification():
         asked.append(url)
         raise FetchError(f"Could not fetch {url}: unreachable.")
 
-    Verifier(fetch_json=fetch_json).verify_credential(credential)
+    Verifier(fetch_json=fetch_json, clock=lambda: datetime(2026, 1, 1, tzinfo=UTC)).verify_credential(credential)
     assert asked == ["https://example.edu/issuers/565049"]
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from badgeserver import did
 from badgeserver.errors import FetchError, InputError
-from badgeserver.fetch import Fetcher
 from badgeserver.ld.canon import Canonicalizer
 from badgeserver.verify import checks, inputs
 from badgeserver.verify import report as r
@@ -25,19 +24,19 @@ class Verifier:
     def __init__(
         self,
         *,
+        fetch_json: FetchJson,
+        clock: Callable[[], datetime],
         canonicalizer: Canonicalizer | None = None,
-        fetch_json: FetchJson | None = None,
         resolve_key: KeyResolver | None = None,
-        clock: Callable[[], datetime] | None = None,
         http_hosts: frozenset[str] = frozenset(),
         max_fetches: int = MAX_FETCHES,
         known_issuers: Mapping[str, str] | None = None,
     ) -> None:
-        """Use the given collaborators; by default pinned contexts, the guarded fetcher and UTC now."""
+        """Use the given fetcher and clock (the outside world); pinned contexts by default."""
         self.canonicalizer = canonicalizer or Canonicalizer()
-        self.fetch_json: FetchJson = fetch_json or Fetcher().get_json
+        self.fetch_json: FetchJson = fetch_json
         self.resolve_key: KeyResolver | None = resolve_key
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock
         self.http_hosts = http_hosts
         self.max_fetches = max_fetches
         self.known_issuers = known_issuers
