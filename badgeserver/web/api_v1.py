@@ -88,6 +88,14 @@ def _owner_only(person: m.Person, submission: m.Submission) -> None:
         raise sub.Forbidden("Only the educator who owns this submission may do that.")
 
 
+def _own_submission(session: Session, submission_id: int) -> tuple[m.Person, m.Submission]:
+    """The caller and a submission they may see and change (they own it), else NotFound or Forbidden."""
+    person = actor(session)
+    submission = visible_submission(session, submission_id, person)
+    _owner_only(person, submission)
+    return person, submission
+
+
 def _view(session: Session, submission: m.Submission, person: m.Person) -> dict[str, Any]:
     view = submission_view(session, submission, person, services().urls)
     for item in view["evidence"]:
@@ -214,9 +222,7 @@ def add_evidence(submission_id: int) -> Response:
     """Add evidence: a multipart `file` (with `title`, `description`), or JSON {url, title, description}."""
     svc = services()
     with svc.db.transaction() as session:
-        person = actor(session)
-        submission = visible_submission(session, submission_id, person)
-        _owner_only(person, submission)
+        person, submission = _own_submission(session, submission_id)
         if request.mimetype == "multipart/form-data":
             upload = request.files.get("file")
             if upload is None or not upload.filename:
@@ -290,9 +296,7 @@ def publish_evidence(submission_id: int) -> Response:
     """Choose whether the credential lists the evidence: {"publish_evidence": true|false}."""
     svc = services()
     with svc.db.transaction() as session:
-        person = actor(session)
-        submission = visible_submission(session, submission_id, person)
-        _owner_only(person, submission)
+        person, submission = _own_submission(session, submission_id)
         body = json_body()
         publish = body.get("publish_evidence", body.get("publish"))
         if not isinstance(publish, bool):
@@ -308,9 +312,7 @@ def submit(submission_id: int) -> Response:
     """Submit for review: {"reflections": [one answer per prompt]}, paid by the recorded fee."""
     svc = services()
     with svc.db.transaction() as session:
-        person = actor(session)
-        submission = visible_submission(session, submission_id, person)
-        _owner_only(person, submission)
+        person, submission = _own_submission(session, submission_id)
         reflections = json_body().get("reflections")
         if not isinstance(reflections, list) or not all(isinstance(text, str) for text in reflections):
             raise InputError("Give 'reflections' as a list of strings, one answer per reflection prompt.")
