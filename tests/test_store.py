@@ -66,7 +66,7 @@ def test_upgrade_creates_every_table_downgrade_removes_them_and_upgrade_again(ba
     assert tables(bare_db) == expected | {"alembic_version"}
     with bare_db.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [
-            "0003"
+            "0004"
         ]
 
 

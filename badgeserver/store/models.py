@@ -72,6 +72,8 @@ class IssuerKey(Base):
     public_key_multibase: Mapped[str] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(String(16), default="active")  # active, retired, revoked
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     issuer: Mapped[Issuer] = relationship(back_populates="keys")
 
 
@@ -110,6 +112,7 @@ class MicrocredentialVersion(Base):
     audience: Mapped[list[str]] = mapped_column(JSON)
     credit: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     fee_cents: Mapped[int] = mapped_column(Integer)
+    validity_days: Mapped[int | None] = mapped_column(Integer, default=None)  # None: never expires
     image_png_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     image_svg_id: Mapped[int] = mapped_column(ForeignKey("images.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -243,6 +246,7 @@ class StatusList(Base):
     bits: Mapped[bytes] = mapped_column(LargeBinary)
     signed_json: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("issuer_keys.id"), default=None)  # its signer
     issuer: Mapped[Issuer] = relationship()
 
 
@@ -250,7 +254,10 @@ class Credential(Base):
     """An issued credential: the exact signed JSON, stored once and never rewritten."""
 
     __tablename__ = "credentials"
-    __table_args__ = (UniqueConstraint("status_list_id", "status_index"),)
+    __table_args__ = (
+        UniqueConstraint("status_list_id", "status_index"),
+        UniqueConstraint("suspension_list_id", "status_index", name="uq_credentials_suspension_index"),
+    )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID, also in the URL
     kind: Mapped[str] = mapped_column(String(16))  # microcredential, stack, bundle
     earner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -261,11 +268,17 @@ class Credential(Base):
     bundle_id: Mapped[int | None] = mapped_column(ForeignKey("bundles.id"))
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), unique=True)
     status_list_id: Mapped[int] = mapped_column(ForeignKey("status_lists.id"))
-    status_index: Mapped[int] = mapped_column(Integer)
+    status_index: Mapped[int] = mapped_column(Integer)  # the same index in both lists
+    suspension_list_id: Mapped[int | None] = mapped_column(ForeignKey("status_lists.id"), default=None)
     signed_json: Mapped[str] = mapped_column(Text)
     credit: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revocation_reason: Mapped[str | None] = mapped_column(Text, default=None)  # private: never published
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    replaces_id: Mapped[str | None] = mapped_column(String(36), default=None)  # reissued from this credential
     earner: Mapped[Person] = relationship()
     issuer: Mapped[Issuer] = relationship()
     version: Mapped[MicrocredentialVersion | None] = relationship()
