@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,40 @@ _LOCAL = re.compile(
     r"|status/(?P<list>[a-z0-9-]+)/(?P<purpose>revocation|suspension)/(?P<number>[0-9]{1,6})"
     r"|credentials/(?P<credential>[0-9a-fA-F-]{36})(?:\.json|\.png|\.svg)?)$"
 )
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    """A credential's standing in plain words: code is valid, revoked, suspended or expired."""
+
+    code: str
+    sentence: str
+
+
+def _day(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%-d %B %Y")
+
+
+def credential_state(row: m.Credential, now: datetime) -> CredentialState:
+    """What the credential's page says of it; revocation outranks suspension, which outranks expiry."""
+    if row.revoked_at is not None:
+        return CredentialState("revoked", f"The issuer revoked this credential on {_day(row.revoked_at)}.")
+    if row.suspended_at is not None:
+        return CredentialState(
+            "suspended",
+            f"The issuer suspended this credential on {_day(row.suspended_at)}; "
+            "it is not valid while suspended and may be reinstated.",
+        )
+    until = row.valid_until
+    if until is not None and (until if until.tzinfo else until.replace(tzinfo=UTC)) <= now:
+        return CredentialState(
+            "expired",
+            f"This credential expired on {_day(until)}. It was validly earned and stays on the transcript.",
+        )
+    if until is not None:
+        return CredentialState("valid", f"This credential is valid until {_day(until)}.")
+    return CredentialState("valid", "This credential is valid.")
 
 
 def issuer_by_slug(session: Session, slug: str) -> m.Issuer | None:
