@@ -35,6 +35,9 @@ class Settings:
     smtp_host: str | None = None  # notifications go to the log when unset
     smtp_port: int = 25
     smtp_from: str = "badgeserver@localhost"
+    # Which status entries new credentials carry: "revocation" (OB 3.0's single credentialStatus
+    # object) or "revocation+suspension" (a VCDM 2.0 array, so credentials can also be suspended).
+    credential_status: str = "revocation"
 
     @property
     def host(self) -> str:
@@ -84,6 +87,7 @@ def load_settings(
         *("base_url", "database_url", "keys_dir", "secret_key", "allow_http_hosts"),
         *("session_hours", "proxy_hops"),  # the account settings
         *("reviewer_share_percent", "max_evidence_bytes", "smtp_host", "smtp_port", "smtp_from"),
+        "credential_status",
     ):
         env_value = env.get(f"{ENV_PREFIX}{key.upper()}")
         if env_value:
@@ -107,6 +111,8 @@ def load_settings(
     )
     return _program_settings(settings, values)
 
+
+CREDENTIAL_STATUS_CHOICES = ("revocation", "revocation+suspension")
 
 # Whole-number settings and their ranges, checked the same way wherever they come from.
 WHOLE_NUMBERS = (
@@ -136,4 +142,11 @@ def _program_settings(settings: Settings, values: dict[str, Any]) -> Settings:
     for key in ("smtp_host", "smtp_from"):
         if values.get(key):
             changes[key] = str(values[key]).strip()
+    status = values.get("credential_status")
+    if status is not None:
+        if status not in CREDENTIAL_STATUS_CHOICES:
+            raise InputError(
+                f"CREDENTIAL_STATUS must be one of {', '.join(CREDENTIAL_STATUS_CHOICES)}, not {status!r}."
+            )
+        changes["credential_status"] = status
     return replace(settings, **changes) if changes else settings

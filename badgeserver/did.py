@@ -189,7 +189,12 @@ def did_web_document(
     keys: Sequence[tuple[str, str]],
     retired: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """Return a did:web DID document; `retired` keys are published but not for assertion."""
+    """Return a did:web DID document (KEY-*, DID-*).
+
+    A retired key no longer signs, but the credentials it signed stay verifiable: it stays in
+    verificationMethod and assertionMethod (a proof's purpose is checked against assertionMethod)
+    and leaves authentication. A revoked key is simply not passed in: it is gone from the document.
+    """
     _did_web_parts(did)
     active = [_web_method(did, key_id, value) for key_id, value in keys]
     old = [_web_method(did, key_id, value) for key_id, value in retired]
@@ -202,7 +207,7 @@ def did_web_document(
         "id": did,
         "verificationMethod": active + old,
         "authentication": list(active_ids),
-        "assertionMethod": list(active_ids),
+        "assertionMethod": [*active_ids, *(method["id"] for method in old)],
     }
 
 

@@ -216,7 +216,7 @@ def test_did_web_document_exact() -> None:
             },
         ],
         "authentication": ["did:web:example.com:issuers:42#key-2"],
-        "assertionMethod": ["did:web:example.com:issuers:42#key-2"],
+        "assertionMethod": ["did:web:example.com:issuers:42#key-2", "did:web:example.com:issuers:42#key-1"],
     }
 
 
@@ -281,10 +281,11 @@ def test_resolve_did_web() -> None:
     assert web.asked == [WEB_URL]
 
 
-def test_resolve_did_web_retired_key_has_no_purpose() -> None:
+def test_resolve_did_web_retired_key_still_asserts() -> None:
+    """A retired key signs nothing new, but what it signed stays verifiable: assertion only."""
     method = did.resolve_verification_method(f"{WEB_DID}#key-1", fetch_json=_web())
     assert method.public_key == W3C_RAW
-    assert method.purposes == frozenset()
+    assert method.purposes == frozenset({"assertionMethod"})
 
 
 def test_resolve_did_web_relative_ids_and_purposes() -> None:

@@ -151,7 +151,7 @@ class Award:
     results: tuple[ResultAchieved, ...] = ()
     evidence: tuple[EvidenceItem, ...] = ()
     credits_earned: float | None = None
-    status: StatusEntry | None = None
+    status: StatusEntry | tuple[StatusEntry, ...] | None = None
     extra_context: tuple[str, ...] = field(default=())
     related_resources: tuple[RelatedResource, ...] = ()
 
@@ -400,6 +400,10 @@ def build_credential(
     if award.related_resources:
         credential["relatedResource"] = [related_resource_json(r) for r in award.related_resources]
     credential["credentialSchema"] = [{"id": ACHIEVEMENT_CREDENTIAL_SCHEMA, "type": SCHEMA_VALIDATOR_TYPE}]
-    if award.status is not None:
+    if isinstance(award.status, StatusEntry):
         credential["credentialStatus"] = status_entry_json(award.status)
+    elif award.status:
+        # Several entries (e.g. revocation and suspension) form a VCDM 2.0 array; OB 3.0's
+        # CredentialStatus is 0..1, so the strict schema wants the single object above (DM-23).
+        credential["credentialStatus"] = [status_entry_json(entry) for entry in award.status]
     return credential

@@ -16,14 +16,18 @@ FORMAT = "badgeserver-catalog/1"
 MAX_CATALOG_BYTES = 4 * 1024 * 1024
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 _VERSION = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
+_LINKEDIN_ID = re.compile(r"^[0-9]{1,20}$")
 AUDIENCES = ("teacher", "coach", "counselor", "administrator")
 
 
 # The fields each part of the catalog may have (keyed by the part's name in the field path).
+MAX_VALIDITY_DAYS = 36_500  # a hundred years
 _KEYS: dict[str, frozenset[str]] = {
     "catalog": frozenset({"format", "program", "issuers", "microcredentials", "stacks", "bundles"}),
     "program": frozenset({"name", "description"}),
-    "issuers": frozenset({"slug", "name", "url", "email", "description", "image"}),
+    "issuers": frozenset(
+        {"slug", "name", "url", "email", "description", "image", "linkedin_organization_id"}
+    ),
     "microcredentials": frozenset(
         {
             "slug",
@@ -34,6 +38,7 @@ _KEYS: dict[str, frozenset[str]] = {
             "audience",
             "credit",
             "fee",
+            "validity_days",
             "description",
             "criteria",
             "evidence",
@@ -77,6 +82,7 @@ class CatalogIssuer:
     email: str | None
     description: str | None
     image_png: bytes | None
+    linkedin_organization_id: str | None = None  # the issuer's LinkedIn company page id, digits only
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,7 @@ class MicrocredentialDef:
     audience: tuple[str, ...]
     credit: Decimal
     fee_cents: int
+    validity_days: int | None  # None: the credential never expires
     description: str
     criteria: str
     evidence: tuple[tuple[str, str], ...]
@@ -240,6 +247,20 @@ class _Reader:
         if value < 0 or value > 100 or value != value.quantize(Decimal("0.01")):
             raise self.fail(data, path, key, f"{raw!r} must be between 0 and 100 with at most two decimals.")
         return value
+
+    def validity_days(self, data: _Located, path: str) -> int | None:
+        """How many days a credential of this microcredential stays valid (validUntil); None: forever."""
+        raw = data.get("validity_days")
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_VALIDITY_DAYS:
+            raise self.fail(
+                data,
+                path,
+                "validity_days",
+                f"{raw!r} must be a whole number of days from 1 to {MAX_VALIDITY_DAYS}.",
+            )
+        return raw
 
     def strings(self, data: _Located, path: str, key: str, *, required: bool = True) -> tuple[str, ...]:
         value = data.get(key, [] if not required else None)
@@ -373,6 +394,7 @@ def _microcredential(reader: _Reader, data: _Located, path: str, issuers: set[st
         audience=audience,
         credit=reader.decimal(data, path, "credit", "0.5"),
         fee_cents=int(fee * 100),
+        validity_days=reader.validity_days(data, path),
         description=reader.text(data, path, "description") or "",
         criteria=reader.text(data, path, "criteria") or "",
         evidence=tuple(evidence),
@@ -408,6 +430,14 @@ def _group(
     )
 
 
+def _linkedin_id(reader: _Reader, data: _Located, path: str) -> str | None:
+    """The issuer's LinkedIn organization id (the number in its company page's admin URL), or None."""
+    value = reader.text(data, path, "linkedin_organization_id", required=False, limit=20)
+    if value is not None and not _LINKEDIN_ID.match(value):
+        raise reader.fail(data, path, "linkedin_organization_id", f"{value!r} must be digits only.")
+    return value
+
+
 def parse_catalog(text: str, *, source: str = "catalog", folder: Path | None = None) -> Catalog:
     """Parse and check catalog YAML; CatalogError names the field and line at fault."""
     try:
@@ -437,6 +467,7 @@ def parse_catalog(text: str, *, source: str = "catalog", folder: Path | None = N
                 email=reader.text(item, where, "email", required=False, limit=320),
                 description=reader.text(item, where, "description", required=False),
                 image_png=image.png if image else None,
+                linkedin_organization_id=_linkedin_id(reader, item, where),
             )
         )
     issuer_slugs = {i.slug for i in issuers}

@@ -40,13 +40,14 @@ CHANGEABLE = (
     "audience",
     "credit",
     "fee",
+    "validity_days",
     "achievement_type",
 )
 _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
 VERSION_FIELDS = (
     *("id", "microcredential_id", "version", "name", "achievement_type", "description", "criteria"),
     *("evidence", "reflection_prompts", "rubric", "alignments", "tags", "audience", "credit", "fee_cents"),
-    *("image_png_id", "image_svg_id", "created_at"),
+    *("validity_days", "image_png_id", "image_svg_id", "created_at"),
 )
 COPIED = VERSION_FIELDS[3:-1]  # everything a new version copies from the current one
 
@@ -139,6 +140,8 @@ def _changed_fields(changes: dict[str, Any]) -> dict[str, Any]:
         fields["credit"] = reader.decimal(data, path, "credit", "0.5")
     if "fee" in data:
         fields["fee_cents"] = int(reader.decimal(data, path, "fee", "20.00") * 100)
+    if "validity_days" in data:
+        fields["validity_days"] = reader.validity_days(data, path)
     return fields
 
 

@@ -57,6 +57,7 @@ def _version_fields(defn: MicrocredentialDef) -> dict[str, Any]:
         "audience": list(defn.audience),
         "credit": defn.credit,
         "fee_cents": defn.fee_cents,
+        "validity_days": defn.validity_days,
     }
 
 
@@ -154,7 +155,13 @@ def import_catalog(session: Session, catalog: Catalog, *, now: datetime) -> Impo
     for org in catalog.issuers:
         issuer = session.scalar(select(m.Issuer).where(m.Issuer.slug == org.slug))
         png_id = store_image(session, org.image_png, "image/png").id if org.image_png else None
-        values = {"name": org.name, "url": org.url, "email": org.email, "description": org.description}
+        values = {
+            "name": org.name,
+            "url": org.url,
+            "email": org.email,
+            "description": org.description,
+            "linkedin_organization_id": org.linkedin_organization_id,
+        }
         if issuer is None:
             issuer = m.Issuer(slug=org.slug, image_png_id=png_id, **values)
             session.add(issuer)

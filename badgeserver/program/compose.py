@@ -59,6 +59,7 @@ def stack_components(session: Session, earner_id: int, stack: m.Stack) -> list[m
         .where(
             m.Credential.earner_id == earner_id,
             m.Credential.kind == "microcredential",
+            m.Credential.revoked_at.is_(None),  # a revoked credential counts for nothing
             m.MicrocredentialVersion.microcredential_id.in_(member_ids),
         )
     ).all()
@@ -78,6 +79,7 @@ def bundle_components(session: Session, earner_id: int, bundle: m.Bundle) -> lis
         select(m.Credential).where(
             m.Credential.earner_id == earner_id,
             m.Credential.kind == "stack",
+            m.Credential.revoked_at.is_(None),
             m.Credential.stack_id.in_(stack_ids),
         )
     ).all()
@@ -91,7 +93,10 @@ def holds_group(session: Session, earner_id: int, kind: str, group_id: int) -> b
     """True when the earner already holds the stack (kind "stack") or bundle (kind "bundle") credential."""
     column = m.Credential.stack_id if kind == "stack" else m.Credential.bundle_id
     query = select(m.Credential.id).where(
-        m.Credential.earner_id == earner_id, m.Credential.kind == kind, column == group_id
+        m.Credential.earner_id == earner_id,
+        m.Credential.kind == kind,
+        column == group_id,
+        m.Credential.revoked_at.is_(None),
     )
     return session.scalar(query) is not None
 
@@ -138,6 +143,8 @@ def _issue_group(
         evidence=evidence,
         related_resources=related,
         links={f"{kind}_id": group.id},
+        # A stack or bundle is valid as long as its components are: it expires with the first of them.
+        valid_until=min((row.valid_until for row in components if row.valid_until is not None), default=None),
     )
     notify_earned(session, earner, group.name, ctx.urls.credential(row.id), now=now)
     return row

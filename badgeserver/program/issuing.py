@@ -7,11 +7,11 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from badgeserver import bitstring, keys
@@ -25,6 +25,8 @@ from badgeserver.program.urls import Urls
 from badgeserver.store import models as m
 
 REVOCATION = "revocation"
+SUSPENSION = "suspension"
+LIST_TTL_SECONDS = 300  # the lists' ttl and their HTTP max-age: a change is seen everywhere within 5 minutes
 
 
 class IssuingError(BadgeServerError):
@@ -41,6 +43,9 @@ class IssuingContext:
     keystore: keys.KeyStore
     canonicalizer: Canonicalizer = field(default_factory=Canonicalizer)
     status_list_size: int = bitstring.MIN_ENTRIES
+    # Credentials carry a suspension entry beside the revocation entry (a VCDM 2.0 array). Off by
+    # default: OB 3.0 allows one credentialStatus object (DM-23, STAT-10).
+    suspension_entries: bool = False
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     new_salt: Callable[[], str] = field(default=lambda: secrets.token_hex(8))
     random_index: Callable[[int], int] = field(default=secrets.randbelow)
@@ -102,39 +107,96 @@ def status_list(
         .where(m.StatusList.issuer_id == issuer.id, m.StatusList.purpose == purpose)
         .order_by(m.StatusList.number.desc())
     )
-    if row is None:
-        row = m.StatusList(
-            issuer_id=issuer.id,
-            purpose=purpose,
-            number=1,
-            size=ctx.status_list_size,
-            bits=bytes(bitstring.empty(ctx.status_list_size)),
-            signed_json=None,
-            updated_at=now,
-        )
-        session.add(row)
-        session.flush()
-    return row
+    return _new_list(session, issuer, purpose, 1, ctx, now) if row is None else row
 
 
-def allocate_index(session: Session, row: m.StatusList, ctx: IssuingContext) -> int:
-    """A random index of `row` that no credential holds (STAT-2); indexes are never reused."""
+def allocate_index(session: Session, lists: tuple[m.StatusList, ...], ctx: IssuingContext) -> int | None:
+    """A random index free in every one of `lists` (STAT-2); None when none was found (the lists are full).
+
+    A credential holds the same index in its revocation and suspension lists; indexes are never reused.
+    """
+    size = min(row.size for row in lists)
     for _ in range(64):
-        index = ctx.random_index(row.size)
+        index = ctx.random_index(size)
         taken = session.scalar(
-            select(m.Credential.id).where(
-                m.Credential.status_list_id == row.id, m.Credential.status_index == index
+            select(m.Credential.id)
+            .where(
+                m.Credential.status_index == index,
+                or_(
+                    m.Credential.status_list_id.in_([row.id for row in lists]),
+                    m.Credential.suspension_list_id.in_([row.id for row in lists]),
+                ),
             )
+            .limit(1)
         )
         if taken is None:
             return index
-    raise IssuingError("No free status list index was found; the status list is nearly full.")
+    return None
+
+
+def _new_list(
+    session: Session, issuer: m.Issuer, purpose: str, number: int, ctx: IssuingContext, now: datetime
+) -> m.StatusList:
+    row = m.StatusList(
+        issuer_id=issuer.id,
+        purpose=purpose,
+        number=number,
+        size=ctx.status_list_size,
+        bits=bytes(bitstring.empty(ctx.status_list_size)),
+        signed_json=None,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def status_slot(
+    session: Session, issuer: m.Issuer, ctx: IssuingContext, now: datetime
+) -> tuple[m.StatusList, m.StatusList | None, int]:
+    """The revocation list, the suspension list (when credentials carry one) and a fresh index in both.
+
+    When the current lists have no free index left, the next numbered lists are started.
+    """
+    revocation = status_list(session, issuer, REVOCATION, ctx, now)
+    suspension = status_list(session, issuer, SUSPENSION, ctx, now) if ctx.suspension_entries else None
+    lists = (revocation,) if suspension is None else (revocation, suspension)
+    index = allocate_index(session, lists, ctx)
+    if index is None:
+        revocation = _new_list(session, issuer, REVOCATION, revocation.number + 1, ctx, now)
+        if suspension is not None:
+            suspension = _new_list(session, issuer, SUSPENSION, suspension.number + 1, ctx, now)
+        lists = (revocation,) if suspension is None else (revocation, suspension)
+        index = allocate_index(session, lists, ctx)
+        if index is None:
+            raise IssuingError("No free status list index was found in a new status list.")
+    return revocation, suspension, index
+
+
+def set_bit(row: m.StatusList, index: int, value: bool) -> bool:
+    """Set one status bit; True when it changed (the list must then be signed again)."""
+    bits = bytearray(row.bits)
+    if bool(bitstring.get_bit(bits, index)) == value:
+        return False
+    bitstring.set_bit(bits, index, value)
+    row.bits = bytes(bits)
+    row.signed_json = None
+    return True
 
 
 def signed_status_list(session: Session, row: m.StatusList, ctx: IssuingContext, now: datetime) -> str:
-    """The signed list credential, signed again only when its bits changed (STAT-5)."""
+    """The signed list credential; signed again only when its bits changed or its key left (STAT-5)."""
     if row.signed_json is not None:
         return row.signed_json
+    return sign_list(session, row, ctx, now)
+
+
+def sign_list(session: Session, row: m.StatusList, ctx: IssuingContext, now: datetime) -> str:
+    """Sign the list's current bits with the issuer's active key, in the caller's transaction.
+
+    The signed JSON is written in the same transaction as the bits, so a reader sees the old list
+    or the new one, never half of a change.
+    """
     issuer = row.issuer
     key, pair = active_key(session, issuer, ctx, now)
     if pair.private_key is None:
@@ -145,6 +207,7 @@ def signed_status_list(session: Session, row: m.StatusList, ctx: IssuingContext,
         purpose=row.purpose,
         bits=row.bits,
         valid_from=now,
+        ttl_ms=LIST_TTL_SECONDS * 1000,
     )
     signed = sign_credential(
         unsigned,
@@ -155,6 +218,7 @@ def signed_status_list(session: Session, row: m.StatusList, ctx: IssuingContext,
         schema_url=None,
     )
     row.signed_json = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+    row.key_id = key.id
     row.updated_at = now
     session.flush()
     return row.signed_json
@@ -238,9 +302,12 @@ CREDENTIAL_AUDIT_FIELDS = (
     "bundle_id",
     "submission_id",
     "status_list_id",
+    "suspension_list_id",
     "status_index",
     "credit",
     "issued_at",
+    "valid_until",
+    "replaces_id",
 )
 
 
@@ -258,13 +325,31 @@ def issue_credential(
     evidence: tuple[build.EvidenceItem, ...] = (),
     related_resources: tuple[build.RelatedResource, ...] = (),
     links: dict[str, int | None] | None = None,
+    valid_until: datetime | None = None,
+    awarded: datetime | None = None,
+    replaces: str | None = None,
 ) -> m.Credential:
-    """Build, sign and store one credential at a fresh status index; `links` sets version/stack/bundle ids."""
+    """Build, sign and store one credential at a fresh status index; `links` sets version/stack/bundle ids.
+
+    `awarded` keeps the original award date when a credential is issued again (reissue).
+    """
     key, pair = active_key(session, issuer, ctx, now)
     if pair.private_key is None:
         raise IssuingError(f"The key {key.key_name} cannot sign.")
-    revocation = status_list(session, issuer, REVOCATION, ctx, now)
-    index = allocate_index(session, revocation, ctx)
+    revocation, suspension, index = status_slot(session, issuer, ctx, now)
+    entries = [
+        build.StatusEntry(
+            list_url=ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index=index
+        )
+    ]
+    if suspension is not None:
+        entries.append(
+            build.StatusEntry(
+                list_url=ctx.urls.status_list(issuer.slug, SUSPENSION, suspension.number),
+                index=index,
+                purpose=SUSPENSION,
+            )
+        )
     credential_id = ctx.new_id()
     unsigned = build.build_credential(
         issuer_profile(issuer, ctx.urls),
@@ -273,12 +358,12 @@ def issue_credential(
         build.Award(
             credential_id=ctx.urls.credential(credential_id),
             valid_from=now,
+            valid_until=valid_until,
+            awarded_date=awarded,
             results=results,
             evidence=evidence,
             credits_earned=float(credit),
-            status=build.StatusEntry(
-                list_url=ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index=index
-            ),
+            status=entries[0] if len(entries) == 1 else tuple(entries),
             related_resources=related_resources,
         ),
     )
@@ -296,11 +381,14 @@ def issue_credential(
         issuer_id=issuer.id,
         key_id=key.id,
         status_list_id=revocation.id,
+        suspension_list_id=None if suspension is None else suspension.id,
         status_index=index,
         signed_json=json.dumps(signed, ensure_ascii=False, indent=2),
         credit=credit,
         issued_at=now,
         public=True,
+        valid_until=valid_until,
+        replaces_id=replaces,
         **(links or {}),
     )
     session.add(row)
@@ -366,4 +454,5 @@ def issue_for_submission(
         results=results,
         evidence=evidence,
         links={"version_id": version.id, "submission_id": submission.id},
+        valid_until=None if version.validity_days is None else now + timedelta(days=version.validity_days),
     )

@@ -67,6 +67,7 @@ def build_services(settings: Settings, clock: Callable[[], datetime] | None = No
         keystore=KeyStore(settings.keys_dir),
         canonicalizer=Canonicalizer(),
         status_list_size=settings.status_list_size,
+        suspension_entries=settings.credential_status == "revocation+suspension",
     )
     now = clock or (lambda: datetime.now(UTC))
     fetcher = Fetcher(allow_http_hosts=settings.allow_http_hosts, local=local_fetcher(db, issuing, now))
