@@ -47,7 +47,7 @@ def main() -> None:
 
 @main.group("keys")
 def keys_group() -> None:
-    """Manage the Ed25519 signing keys in the keys folder."""
+    """Signing keys: key files (generate, list, show) and issuers' keys (rotate, retire, revoke)."""
 
 
 keys_dir_option = click.option(
@@ -286,9 +286,13 @@ def _register_service_commands() -> None:
     from badgeserver.account_commands import COMMANDS as ACCOUNT_COMMANDS
     from badgeserver.program_commands import COMMANDS as PROGRAM_COMMANDS
     from badgeserver.service_commands import COMMANDS
+    from badgeserver.status_commands import COMMANDS as STATUS_COMMANDS
+    from badgeserver.status_commands import KEY_COMMANDS
 
-    for command in (*COMMANDS, *ACCOUNT_COMMANDS, *PROGRAM_COMMANDS):
+    for command in (*COMMANDS, *ACCOUNT_COMMANDS, *PROGRAM_COMMANDS, *STATUS_COMMANDS):
         main.add_command(command)
+    for command in KEY_COMMANDS:
+        keys_group.add_command(command)
 
 
 _register_service_commands()

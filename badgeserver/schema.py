@@ -49,13 +49,27 @@ def _validator(url: str) -> Draft201909Validator:
 
 
 def validate(document: Any, url: str = ACHIEVEMENT_CREDENTIAL_SCHEMA) -> list[SchemaProblem]:
-    """Validate `document` against the pinned schema for `url`; return the problems, if any."""
+    """Validate `document` against the pinned schema for `url`; return the problems, if any.
+
+    A credentialStatus array (VCDM 2.0 allows several entries; OB 3.0's CredentialStatus is 0..1,
+    DM-23, STAT-10) is checked entry by entry: each one must be a valid CredentialStatus object.
+    """
     validator = _validator(url)
-    problems = []
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
-        path = "/" + "/".join(str(part) for part in error.absolute_path)
-        problems.append(SchemaProblem(path=path, message=_short(error.message)))
+    problems: list[SchemaProblem] = []
+    for variant in _status_variants(document):
+        for error in sorted(validator.iter_errors(variant), key=lambda e: list(e.absolute_path)):
+            path = "/" + "/".join(str(part) for part in error.absolute_path)
+            problem = SchemaProblem(path=path, message=_short(error.message))
+            if problem not in problems:
+                problems.append(problem)
     return problems
+
+
+def _status_variants(document: Any) -> list[Any]:
+    status = document.get("credentialStatus") if isinstance(document, dict) else None
+    if not isinstance(status, list) or not status:
+        return [document]
+    return [{**document, "credentialStatus": entry} for entry in status]
 
 
 def _short(message: str, limit: int = 300) -> str:

@@ -560,7 +560,7 @@ def test_dm22_schema_check_can_be_skipped_for_status_lists(
     credential: dict[str, Any], key: Ed25519PrivateKey, canonicalizer: Canonicalizer
 ) -> None:
     broken = copy.deepcopy(credential)
-    broken["credentialStatus"] = [broken["credentialStatus"]]
+    broken["credentialStatus"] = {"type": "BitstringStatusListEntry"}  # CredentialStatus needs an id
     with pytest.raises(SchemaError):
         _sign(broken, key, canonicalizer)
     signed = sign_credential(
@@ -571,4 +571,19 @@ def test_dm22_schema_check_can_be_skipped_for_status_lists(
         canonicalizer=canonicalizer,
         schema_url=None,
     )
-    assert signed["credentialStatus"] == [credential["credentialStatus"]]
+    assert signed["credentialStatus"] == {"type": "BitstringStatusListEntry"}
+
+
+def test_dm23_a_status_array_is_checked_entry_by_entry(
+    credential: dict[str, Any], key: Ed25519PrivateKey, canonicalizer: Canonicalizer
+) -> None:
+    """VCDM 2.0 allows several status entries; each must still be a valid OB CredentialStatus."""
+    entry = credential["credentialStatus"]
+    both = copy.deepcopy(credential)
+    both["credentialStatus"] = [entry, {**entry, "statusPurpose": "suspension"}]
+    assert _sign(both, key, canonicalizer)["credentialStatus"] == both["credentialStatus"]
+    one_bad = copy.deepcopy(credential)
+    one_bad["credentialStatus"] = [entry, {k: v for k, v in entry.items() if k != "id"}]
+    with pytest.raises(SchemaError) as caught:
+        _sign(one_bad, key, canonicalizer)
+    assert "'id' is a required property" in caught.value.message

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from badgeserver import bitstring, keys
@@ -77,24 +77,38 @@ def active_key(
         .order_by(m.IssuerKey.id.desc())
     )
     if row is None:
-        count = session.scalar(
-            select(func.count()).select_from(m.IssuerKey).where(m.IssuerKey.issuer_id == issuer.id)
-        )
-        name = f"issuer-{issuer.slug}-{(count or 0) + 1}"
-        pair = ctx.keystore.load(name) if ctx.keystore.exists(name) else ctx.keystore.generate(name, now=now)
-        row = m.IssuerKey(
-            issuer_id=issuer.id,
-            key_name=name,
-            public_key_multibase=pair.public_key_multibase,
-            state="active",
-            created_at=now,
-        )
-        session.add(row)
-        session.flush()
-        return row, pair
+        return new_key(session, issuer, ctx, now)
     pair = ctx.keystore.load(row.key_name)
     if pair.public_key_multibase != row.public_key_multibase:
         raise IssuingError(f"The key file {row.key_name} does not hold the key the database records.")
+    return row, pair
+
+
+def new_key(
+    session: Session, issuer: m.Issuer, ctx: IssuingContext, now: datetime
+) -> tuple[m.IssuerKey, keys.KeyPair]:
+    """Record a new active key `issuer-<slug>-<n>` for the issuer (in the caller's transaction).
+
+    The key file is written before the row commits. A file left by an operation that was interrupted
+    before its commit names no key in the database; it is taken up here instead of a new one.
+    """
+    recorded = set(session.scalars(select(m.IssuerKey.key_name).where(m.IssuerKey.issuer_id == issuer.id)))
+    number = len(recorded) + 1
+    while f"issuer-{issuer.slug}-{number}" in recorded:
+        number += 1
+    name = f"issuer-{issuer.slug}-{number}"
+    pair = ctx.keystore.load(name) if ctx.keystore.exists(name) else ctx.keystore.generate(name, now=now)
+    if pair.private_key is None:
+        raise IssuingError(f"The key file {name} holds no private key.")
+    row = m.IssuerKey(
+        issuer_id=issuer.id,
+        key_name=name,
+        public_key_multibase=pair.public_key_multibase,
+        state="active",
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
     return row, pair
 
 
@@ -148,6 +162,7 @@ def _new_list(
     )
     session.add(row)
     session.flush()
+    sign_list(session, row, ctx, now)  # published signed from the start: a reader never signs
     return row
 
 
@@ -175,10 +190,10 @@ def status_slot(
 
 def set_bit(row: m.StatusList, index: int, value: bool) -> bool:
     """Set one status bit; True when it changed (the list must then be signed again)."""
-    bits = bytearray(row.bits)
-    if bool(bitstring.get_bit(bits, index)) == value:
+    if bool(bitstring.get_bit(row.bits, index)) == value:
         return False
-    bitstring.set_bit(bits, index, value)
+    bits = bytearray(row.bits)
+    bitstring.set_bit(bits, index, int(value))
     row.bits = bytes(bits)
     row.signed_json = None
     return True

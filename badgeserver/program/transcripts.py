@@ -35,6 +35,7 @@ class TranscriptRow:
     version: str | None
     issued_on: date
     credit: Decimal
+    suspended: bool = False  # shown, but its credit does not count while suspended
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,13 @@ def _names(session: Session, model: type[m.Stack] | type[m.Bundle], ids: set[int
 
 
 def transcript(session: Session, person: m.Person, urls: Urls) -> Transcript:
-    """Every credential the person holds (microcredentials, stacks, bundles) with credit and the total."""
-    credentials = session.scalars(select(m.Credential).where(m.Credential.earner_id == person.id)).all()
+    """Every credential the person holds (microcredentials, stacks, bundles) with credit and the total.
+
+    A revoked credential is no longer held and is left out; an expired one was earned and stays.
+    """
+    credentials = session.scalars(
+        select(m.Credential).where(m.Credential.earner_id == person.id, m.Credential.revoked_at.is_(None))
+    ).all()
     stacks = _names(session, m.Stack, {c.stack_id for c in credentials if c.stack_id is not None})
     bundles = _names(session, m.Bundle, {c.bundle_id for c in credentials if c.bundle_id is not None})
     order = {kind: n for n, kind in enumerate(KINDS)}
@@ -82,6 +88,7 @@ def transcript(session: Session, person: m.Person, urls: Urls) -> Transcript:
             version=version,
             issued_on=issued.astimezone(UTC).date(),
             credit=Decimal(row.credit),
+            suspended=row.suspended_at is not None,
         )
         # Oldest first; a stack after the microcredential that completed it, a bundle after its stack.
         keyed.append(((issued, order.get(row.kind, len(KINDS)), name, row.id), entry))
@@ -90,7 +97,7 @@ def transcript(session: Session, person: m.Person, urls: Urls) -> Transcript:
         name=person.name,
         email=person.email,
         rows=tuple(rows),
-        total_credit=sum((r.credit for r in rows), Decimal("0")),
+        total_credit=sum((r.credit for r in rows if not r.suspended), Decimal("0")),
     )
 
 
@@ -108,6 +115,7 @@ def transcript_dict(record: Transcript) -> dict[str, Any]:
                 "version": r.version,
                 "issued": r.issued_on.isoformat(),
                 "credit": float(r.credit),
+                "suspended": r.suspended,
             }
             for r in record.rows
         ],

@@ -70,9 +70,6 @@ def _schema_form(credential: dict[str, Any]) -> dict[str, Any]:
     for key in ("proof", "credentialSchema", "termsOfUse", "type"):
         if key in normalized and not isinstance(normalized[key], list):
             normalized[key] = [normalized[key]]
-    status = normalized.get("credentialStatus")
-    if isinstance(status, list) and status:
-        normalized["credentialStatus"] = status[0]
     return normalized
 
 

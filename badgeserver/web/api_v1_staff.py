@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, request
 from werkzeug.wrappers import Response
 
 from badgeserver.errors import InputError
-from badgeserver.program import accounts, catalog_admin, payouts
+from badgeserver.program import accounts, catalog_admin, payouts, revocation
 from badgeserver.web.api_v1 import created, json_body
 from badgeserver.web.auth import api_auth, csrf_exempt
 from badgeserver.web.educator import csv_download
@@ -76,3 +76,40 @@ def retire(slug: str) -> Response:
         micro = catalog_admin.retire(session, actor(session), slug, now=svc.clock())
         document = {"slug": micro.slug, "state": micro.state}
     return jsonify(document)
+
+
+@bp.post("/credentials/<any(revoke, suspend, reinstate):action>")
+@csrf_exempt
+@api_auth("credentials:revoke")
+def change_status(action: str) -> Response:
+    """Revoke, suspend or reinstate credentials named by ids, earner and/or microcredential (staff)."""
+    body = json_body()
+    ids = body.get("ids", [])
+    if not isinstance(ids, list) or not all(isinstance(value, str) for value in ids):
+        raise InputError("ids must be a list of credential ids.")
+    texts = {key: body.get(key) for key in ("earner", "microcredential", "reason")}
+    for key, value in texts.items():
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{key} must be text.")
+    selection = revocation.Selection(
+        ids=tuple(ids), earner_email=texts["earner"], microcredential=texts["microcredential"]
+    )
+    svc = services()
+    with svc.db.transaction() as session:
+        result = revocation.change_status(
+            session,
+            svc.issuing,
+            svc.clock(),
+            action=action,
+            selection=selection,
+            actor=actor(session),
+            reason=texts["reason"],
+        )
+    return jsonify(
+        {
+            "action": result.action,
+            "changed": result.changed,
+            "unchanged": [{"id": value, "why": why} for value, why in result.unchanged],
+            "lists_signed": result.lists_signed,
+        }
+    )

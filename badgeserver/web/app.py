@@ -46,9 +46,15 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app, settings)  # session cookie, CSRF check, sign-in views, template helpers
     app.register_blueprint(account.bp)
     app.register_blueprint(staff.bp)
-    from badgeserver.web import api_v1, api_v1_staff, educator, program_staff, reviewer
+    from badgeserver.web import api_v1, api_v1_staff, educator, program_staff, reviewer, staff_credentials
 
-    for blueprint in (educator.bp, reviewer.bp, program_staff.bp, api_v1.bp, api_v1_staff.bp):
+    for blueprint in (
+        *(educator.bp, reviewer.bp, program_staff.bp, staff_credentials.bp, api_v1.bp, api_v1_staff.bp),
+    ):
+        app.register_blueprint(blueprint)
+    from badgeserver.web import api_v1_sharing, share, sharing_settings
+
+    for blueprint in (share.bp, sharing_settings.bp, api_v1_sharing.bp):  # sharing: card, QR, oEmbed, profiles
         app.register_blueprint(blueprint)
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -180,6 +180,16 @@ def page_paths() -> dict[str, Any]:
         "/staff/stacks/{slug}/reviewers/remove": {
             "post": _form("Remove a founding reviewer from a stack (staff)", {"person_id": NUMBER}, slug)
         },
+        "/staff/credentials": {
+            "get": _page(
+                "Find issued credentials and their state (staff)",
+                [_query("earner", "Earner's email"), _query("microcredential", "Slug"), _query("ids", "Ids")],
+            ),
+            "post": _form(
+                "Revoke, suspend or reinstate the ticked credentials (staff)",
+                {"credential": TEXT, "action": TEXT, "reason": TEXT},
+            ),
+        },
         "/staff/payouts": {"get": _page("Reviewer payouts for a period, with totals (staff)", PERIOD)},
         "/staff/payouts.csv": {"get": _page("Reviewer payouts for a period as CSV (staff)", PERIOD, CSV)},
         "/staff/submissions": {
@@ -337,6 +347,30 @@ def api_paths() -> dict[str, Any]:
                 params=[_slug()],
                 body=_json(
                     {"version": TEXT, "name": TEXT, "rubric": {"type": "array", "items": {"type": "object"}}},
+                    [],
+                ),
+            )
+        },
+        "/api/v1/credentials/{action}": {
+            "post": _api(
+                "Revoke, suspend or reinstate credentials (credentials:revoke, staff); action is "
+                "revoke, suspend or reinstate; name them by ids, earner email and/or microcredential slug; "
+                "a revocation needs a reason, kept privately",
+                params=[
+                    {
+                        "name": "action",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["revoke", "suspend", "reinstate"]},
+                    }
+                ],
+                body=_json(
+                    {
+                        "ids": {"type": "array", "items": TEXT},
+                        "earner": TEXT,
+                        "microcredential": TEXT,
+                        "reason": TEXT,
+                    },
                     [],
                 ),
             )
