@@ -740,3 +740,35 @@ def test_ver3_ob_example_2_tampered_is_forged(vectors: Path, canonicalizer: Cano
     report = _verifier(canonicalizer, resolve_key=resolve).verify_credential(signed)
     assert _check(report, "proof.signature") == ("failed", "invalid_signature", FORGED)
     assert report.headline() == FORGED
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        (
+            2,
+            (
+                "error",
+                "unsupported_status_size",
+                "Status unknown: badgeserver checks 1-bit status entries, not statusSize 2.",
+            ),
+        ),
+        (0, ("failed", "MALFORMED_VALUE_ERROR", "The statusSize is not a positive whole number.")),
+        ("1", ("failed", "MALFORMED_VALUE_ERROR", "The statusSize is not a positive whole number.")),
+    ],
+)
+def test_stat3_only_one_bit_entries_are_checked(
+    canonicalizer: Canonicalizer, size: Any, expected: Any
+) -> None:
+    award = Award(credential_id=CREDENTIAL_ID, valid_from=VALID_FROM)
+    unsigned = build_credential(ISSUER, SPEC, RECIPIENT, award)
+    unsigned["credentialStatus"] = {
+        **status_entry_json(StatusEntry(REVOCATION_LIST, INDEX)),
+        "statusSize": size,
+    }
+    signed = _sign(unsigned, canonicalizer, schema_url=None)
+    web = FakeWeb({REVOCATION_LIST: _status_list(canonicalizer)})
+    report = _verifier(canonicalizer, web=web).verify_credential(signed)
+    assert _check(report, "status") == expected
+    assert web.asked == []  # nothing fetched for an entry it cannot read
+    assert report.verified is False

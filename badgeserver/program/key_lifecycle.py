@@ -38,6 +38,7 @@ from badgeserver.program.issuing import (
     status_slot,
     verification_method,
 )
+from badgeserver.program.submissions import Forbidden
 from badgeserver.store import models as m
 
 KEY_AUDIT_FIELDS = (
@@ -64,6 +65,11 @@ class Reissued:
 
     old_id: str
     new_id: str
+
+
+def _require_staff(actor: m.Person | None) -> None:
+    if actor is None or not actor.is_staff or not actor.active:
+        raise Forbidden("Only staff may rotate, retire or revoke keys and reissue credentials.")
 
 
 def _issuer(session: Session, slug: str) -> m.Issuer:
@@ -116,6 +122,7 @@ def rotate(
     session: Session, ctx: IssuingContext, now: datetime, *, issuer_slug: str, actor: m.Person | None = None
 ) -> m.IssuerKey:
     """Add a new active key for the issuer, retire the ones before it, and sign its status lists anew."""
+    _require_staff(actor)
     issuer = _issuer(session, issuer_slug)
     for old in session.scalars(
         select(m.IssuerKey)
@@ -136,6 +143,7 @@ def retire(
     session: Session, ctx: IssuingContext, now: datetime, *, key_name: str, actor: m.Person | None = None
 ) -> m.IssuerKey | None:
     """Stop signing with an active key (it stays published); returns the key made to replace it, if any."""
+    _require_staff(actor)
     row = _key(session, key_name)
     if row.state != "active":
         raise KeyLifecycleError(f"The key {key_name} is {row.state}; only an active key can be retired.")
@@ -158,6 +166,7 @@ def revoke(
     actor: m.Person | None = None,
 ) -> list[m.Credential]:
     """Withdraw a compromised key from the DID document; return the unrevoked credentials it signed."""
+    _require_staff(actor)
     reason = reason.strip()
     if not reason:
         raise KeyLifecycleError("Give the reason for revoking the key; it is kept in the audit log.")
@@ -229,6 +238,7 @@ def reissue(
     actor: m.Person | None = None,
 ) -> list[Reissued]:
     """Issue again, with the active key, every credential a revoked key signed; revoke the old ones."""
+    _require_staff(actor)
     done: list[Reissued] = []
     renamed: dict[str, tuple[str, str]] = {}  # old credential URL -> (new URL, new digestSRI)
     for old in to_reissue(session, key_name):

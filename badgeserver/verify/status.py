@@ -41,6 +41,15 @@ def check_entry(
     if not isinstance(raw_index, str) or not raw_index.isdigit():
         return Outcome(FAILED, "MALFORMED_VALUE_ERROR", "The statusListIndex is not a base-10 string.")
     index = int(raw_index)
+    size = entry.get("statusSize", 1)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        return Outcome(FAILED, "MALFORMED_VALUE_ERROR", "The statusSize is not a positive whole number.")
+    if size != 1:  # STAT-3: implementations may support 1-bit entries only
+        return Outcome(
+            ERROR,
+            "unsupported_status_size",
+            f"Status unknown: badgeserver checks 1-bit status entries, not statusSize {size}.",
+        )
     try:
         status_list = fetch_json(list_url)
     except FetchError as exc:
