@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from badgeserver.cli_support import one_sentence_errors, printable, read_text
+from badgeserver.cli_support import fail, one_sentence_errors, printable, read_text
 from badgeserver.errors import InputError
 from badgeserver.program import accounts, key_lifecycle, revocation
 from badgeserver.program_commands import _services, instance_option
@@ -71,10 +71,14 @@ def _status_command(action: str, summary: str) -> click.Command:
                 reason=reason,
             )
         past = {"revoke": "Revoked", "suspend": "Suspended", "reinstate": "Reinstated"}[action]
+        if not result.changed:
+            first, why = result.unchanged[0]
+            more = f" (and {len(result.unchanged) - 1} more)" if len(result.unchanged) > 1 else ""
+            fail(f"Nothing changed: {first} {why}{more}.")
         for credential_id in result.changed:
             click.echo(f"{past} {credential_id}")
         for credential_id, why in result.unchanged:
-            click.echo(f"Left {credential_id} as it was: {why}.")
+            click.echo(f"Unchanged: {credential_id} {why}.")
         lists = len(result.lists_signed)
         click.echo(
             f"{past} {len(result.changed)} credential{'' if len(result.changed) == 1 else 's'}; "

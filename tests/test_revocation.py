@@ -172,7 +172,7 @@ def test_status_list_is_cached_briefly_and_signed_again_only_when_a_bit_changes(
         signed = session.scalar(select(m.StatusList.signed_json).where(m.StatusList.purpose == "revocation"))
     # Revoking again changes no bit: the list is not signed again.
     again = change(app, staff, "revoke", Selection(ids=(credential_id,)), reason="Again.")
-    assert again.changed == [] and again.unchanged == [(credential_id, "already revoked")]
+    assert again.changed == [] and again.unchanged == [(credential_id, "is already revoked")]
     assert again.lists_signed == []
     with services(app).db.read() as session:
         assert (
@@ -226,7 +226,7 @@ def test_suspend_then_reinstate(suspendable, client, earn, staff):
     assert "The issuer suspended this credential on" in page
 
     assert change(app, staff, "suspend", Selection(ids=(credential_id,))).unchanged == [
-        (credential_id, "already suspended")
+        (credential_id, "is already suspended")
     ]
     result = change(app, staff, "reinstate", Selection(ids=(credential_id,)))
     assert result.changed == [credential_id]
@@ -234,7 +234,7 @@ def test_suspend_then_reinstate(suspendable, client, earn, staff):
     cleared, _ = served_list(client, SUSPENSION_LIST)
     assert bitstring.decode(cleared["credentialSubject"]["encodedList"]) == bytes(16384)
     assert change(app, staff, "reinstate", Selection(ids=(credential_id,))).unchanged == [
-        (credential_id, "not suspended")
+        (credential_id, "is not suspended")
     ]
 
 
@@ -245,7 +245,7 @@ def test_revocation_is_permanent(suspendable, earn, staff):
     change(app, staff, "revoke", Selection(ids=(credential_id,)), reason="Fraud.")
     for action in ("reinstate", "suspend"):
         result = change(app, staff, action, Selection(ids=(credential_id,)))
-        assert result.unchanged == [(credential_id, "revoked, which is permanent")]
+        assert result.unchanged == [(credential_id, "is revoked, which is permanent")]
     assert status_checks(app, credential_id) == [(r.FAILED, "revoked"), (r.FAILED, "suspended")]
 
 

@@ -20,7 +20,11 @@ from badgeserver.program.submissions import Forbidden
 from badgeserver.store import models as m
 
 ACTIONS = ("revoke", "suspend", "reinstate")
-PAST = {"revoke": "credential.revoked", "suspend": "credential.suspended", "reinstate": "credential.reinstated"}
+PAST = {
+    "revoke": "credential.revoked",
+    "suspend": "credential.suspended",
+    "reinstate": "credential.reinstated",
+}
 MAX_REASON = 1000
 MAX_IDS = 10_000
 AUDIT_FIELDS = ("id", "kind", "earner_id", "revoked_at", "suspended_at", "status_list_id", "status_index")
@@ -156,18 +160,18 @@ def _locked(session: Session, rows: list[m.Credential]) -> list[m.Credential]:
 
 
 def _refusal(row: m.Credential, action: str) -> str | None:
-    """Why `action` does not apply to `row`, or None when it does."""
+    """Why `action` does not apply to `row` (a phrase following its id), or None when it does."""
     if row.revoked_at is not None:
-        return "already revoked" if action == "revoke" else "revoked, which is permanent"
+        return "is already revoked" if action == "revoke" else "is revoked, which is permanent"
     if action == "suspend":
         if row.suspension_list_id is None:
             return (
                 "carries no suspension entry (issued with CREDENTIAL_STATUS = revocation); revoke it instead"
             )
         if row.suspended_at is not None:
-            return "already suspended"
+            return "is already suspended"
     if action == "reinstate" and row.suspended_at is None:
-        return "not suspended"
+        return "is not suspended"
     return None
 
 

@@ -103,7 +103,7 @@ def change() -> Response:
     past = {"revoke": "Revoked", "suspend": "Suspended", "reinstate": "Reinstated"}[result.action]
     message = f"{past} {len(result.changed)} credential{'' if len(result.changed) == 1 else 's'}."
     if result.unchanged:
-        message += " Left as they were: " + "; ".join(f"{cid} ({why})" for cid, why in result.unchanged) + "."
+        message += " Unchanged: " + "; ".join(f"{cid} {why}" for cid, why in result.unchanged) + "."
     flash(message)
     query: dict[str, Any] = {
         key: request.form[key] for key in ("ids", "earner", "microcredential") if request.form.get(key)
