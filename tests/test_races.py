@@ -83,3 +83,48 @@ def test_one_open_draft_per_microcredential_even_when_racing(app, tmp_path: Path
             )
             == 1
         )
+
+
+def test_concurrent_revocations_of_one_list_keep_every_bit(app, earn):
+    """STAT-5: four staff revoke four credentials of one list at once; no revocation undoes another."""
+    from datetime import UTC, datetime
+
+    from badgeserver import bitstring
+    from badgeserver.program import revocation
+    from badgeserver.web.services import services
+
+    svc = services(app)
+    ids = [earn(email=f"race{n}@example.org") for n in range(4)]
+    with svc.db.transaction() as session:
+        staff = sub.create_person(
+            session, email="s@example.org", name="S", staff=True, now=datetime.now(UTC)
+        ).id
+    queue = list(ids)
+    lock = threading.Lock()
+
+    def revoke() -> object:
+        with lock:
+            mine = queue.pop()
+        with svc.db.transaction() as session:
+            return revocation.change_status(
+                session,
+                svc.issuing,
+                datetime.now(UTC),
+                action="revoke",
+                selection=revocation.Selection(ids=(mine,)),
+                actor=session.get(m.Person, staff),
+                reason="Race.",
+            ).changed
+
+    results = _race(revoke)
+    assert sorted(c for changed in results if isinstance(changed, list) for c in changed) == sorted(ids), (
+        results
+    )
+    with svc.db.read() as session:
+        row = session.scalar(select(m.StatusList).where(m.StatusList.purpose == "revocation"))
+        indexes = [session.get(m.Credential, cid).status_index for cid in ids]
+        assert all(bitstring.get_bit(row.bits, index) for index in indexes)
+        published = bitstring.decode(
+            __import__("json").loads(row.signed_json)["credentialSubject"]["encodedList"]
+        )
+        assert published == row.bits

@@ -188,6 +188,23 @@ def status_slot(
     return revocation, suspension, index
 
 
+def lock_list(session: Session, list_id: int | None) -> m.StatusList:
+    """The status list row, locked for update on PostgreSQL and read afresh.
+
+    Two transactions that each flip a bit of the same list would otherwise both start from the old
+    bits, and the second commit would undo the first (SQLite writers are already one at a time).
+    """
+    row = session.scalar(
+        select(m.StatusList)
+        .where(m.StatusList.id == list_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise IssuingError(f"The status list {list_id} is missing.")
+    return row
+
+
 def set_bit(row: m.StatusList, index: int, value: bool) -> bool:
     """Set one status bit; True when it changed (the list must then be signed again)."""
     if bool(bitstring.get_bit(row.bits, index)) == value:

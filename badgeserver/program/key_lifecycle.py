@@ -32,6 +32,7 @@ from badgeserver.program.issuing import (
     IssuingContext,
     IssuingError,
     active_key,
+    lock_list,
     new_key,
     set_bit,
     sign_list,
@@ -112,7 +113,11 @@ def _resign_lists(
     query = select(m.StatusList).where(m.StatusList.issuer_id == issuer.id)
     if signed_by is not None:
         query = query.where(m.StatusList.key_id == signed_by)
-    rows = list(session.scalars(query.order_by(m.StatusList.id)))
+    rows = list(
+        session.scalars(
+            query.order_by(m.StatusList.id).with_for_update().execution_options(populate_existing=True)
+        )
+    )
     for row in rows:
         sign_list(session, row, ctx, now)
     return rows
@@ -244,8 +249,7 @@ def reissue(
     for old in to_reissue(session, key_name):
         new = _reissue_one(session, ctx, now, old, renamed)
         renamed[ctx.urls.credential(old.id)] = (ctx.urls.credential(new.id), digest_sri(new.signed_json))
-        status_list = session.get(m.StatusList, old.status_list_id)
-        assert status_list is not None
+        status_list = lock_list(session, old.status_list_id)
         before = audit.snapshot(old, CREDENTIAL_AUDIT_FIELDS)
         old.revoked_at = now
         old.revocation_reason = f"Reissued as {new.id}: the key that signed it was revoked."
@@ -332,7 +336,7 @@ def _reissue_one(
     )
     session.add(row)
     if row.suspended_at is not None and suspension is not None:
-        set_bit(suspension, index, True)  # a suspended credential stays suspended when reissued
+        set_bit(lock_list(session, suspension.id), index, True)  # still suspended when reissued
     session.flush()
     audit.record(
         session,

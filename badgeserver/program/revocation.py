@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from badgeserver.errors import BadgeServerError
 from badgeserver.program import audit
-from badgeserver.program.issuing import IssuingContext, set_bit, sign_list
+from badgeserver.program.issuing import IssuingContext, lock_list, set_bit, sign_list
 from badgeserver.program.submissions import Forbidden
 from badgeserver.store import models as m
 
@@ -179,15 +179,13 @@ def _apply(
     session: Session, row: m.Credential, action: str, now: datetime, reason: str | None
 ) -> m.StatusList:
     if action == "revoke":
-        status_list = session.get(m.StatusList, row.status_list_id)
+        status_list = lock_list(session, row.status_list_id)
         row.revoked_at = now
         row.revocation_reason = reason
         value = True
     else:
-        status_list = session.get(m.StatusList, row.suspension_list_id)
+        status_list = lock_list(session, row.suspension_list_id)
         row.suspended_at = now if action == "suspend" else None
         value = action == "suspend"
-    if status_list is None:
-        raise StatusChangeError(f"The status list of credential {row.id} is missing.")
     set_bit(status_list, row.status_index, value)
     return status_list
