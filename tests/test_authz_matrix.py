@@ -25,7 +25,7 @@ from tests.support.mini_catalog import write_mini_catalog
 pytestmark = pytest.mark.store
 
 ROLES = ("anonymous", "owner", "other", "eligible", "ineligible", "staff")
-BLUEPRINTS = ("educator", "reviewer", "program_staff", "api_v1", "api_v1_staff")
+BLUEPRINTS = ("educator", "reviewer", "program_staff", "staff_credentials", "api_v1", "api_v1_staff")
 CC = "crosscutting-concepts"
 PERIOD = "start=2026-01-01&end=2026-01-31"
 
@@ -118,6 +118,8 @@ PAGES: list[tuple[str, str, dict[str, Any], dict[str, int]]] = [
     ("POST", f"/staff/catalog/{CC}/versions", {}, expect(302, 403, 403, 403, 403, 400)),
     ("GET", f"/staff/catalog/{CC}/retire", {}, STAFF),
     ("POST", f"/staff/catalog/{CC}/retire", {}, expect(302, 403, 403, 403, 403, 400)),
+    ("GET", "/staff/credentials", {}, STAFF),
+    ("POST", "/staff/credentials", {}, expect(302, 403, 403, 403, 403, 400)),
     ("POST", "/staff/stacks/methods/reviewers", {}, expect(302, 403, 403, 403, 403, 400)),
     ("POST", "/staff/stacks/methods/reviewers/remove", {}, expect(302, 403, 403, 403, 403, 400)),
     ("GET", f"/staff/payouts?{PERIOD}", {}, STAFF),
@@ -145,6 +147,8 @@ API: list[tuple[str, str, dict[str, Any], dict[str, int]]] = [
     ("GET", f"/api/v1/payouts?{PERIOD}", {}, expect(401, 403, 403, 403, 403, 200)),
     ("POST", f"/api/v1/catalog/{CC}/versions", {}, expect(401, 403, 403, 403, 403, 400)),
     ("POST", "/api/v1/catalog/instructional-models/retire", {}, expect(401, 403, 403, 403, 403, 409)),
+    ("POST", "/api/v1/credentials/revoke", {}, expect(401, 403, 403, 403, 403, 400)),
+    ("POST", "/api/v1/credentials/reinstate", {}, expect(401, 403, 403, 403, 403, 400)),
 ]
 
 

@@ -802,6 +802,7 @@ def test_transcript_rows_total_dict_and_exact_csv(rules):
         "version": None,
         "issued": "2026-01-05",
         "credit": 0.0,
+        "suspended": False,
     }
     lines = [
         f"{NAMES[slug]},microcredential,1,2026-01-05,0.5,{BASE}/credentials/{cid}\r\n"
