@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import select
 
 from badgeserver import bakery, create_app
 from badgeserver.cli_support import one_sentence_errors
@@ -216,6 +217,11 @@ def demo(instance_path: str, out_dir: str, host: str, port: int, workers: int, s
     click.echo(f"\nSign in at http://localhost:{port}/login with password {accounts.DEMO_PASSWORD!r} as:")
     for email, role in sign_ins:
         click.echo(f"  {role:<9} {email}")
+    with svc.db.read() as session:
+        handles = session.scalars(
+            select(m.Person.profile_handle).where(m.Person.profile_public.is_(True)).order_by(m.Person.id)
+        ).all()
+    click.echo("\nPublic profiles: " + "  ".join(svc.urls.base + f"/earners/{h}" for h in handles))
     if serve:
         click.echo(
             f"Serving on http://localhost:{port} (Ctrl-C to stop). Verify page: http://localhost:{port}/verify"

@@ -114,7 +114,9 @@ def test_the_main_flow_through_the_api(app, apis, clock):
     )
     receipt = ana.post(f"/api/v1/submissions/{number}/fee", status=201).get_json()
     assert re.fullmatch(r"FEE-2026-[A-Z2-9]{6}", receipt["receipt"]) and receipt["amount_cents"] == 2000
-    published = ana.call("PUT", f"/api/v1/submissions/{number}/publish-evidence", 200, json={"publish_evidence": True})
+    published = ana.call(
+        "PUT", f"/api/v1/submissions/{number}/publish-evidence", 200, json={"publish_evidence": True}
+    )
     assert published.get_json()["publish_evidence"] is True
     submitted = ana.post(f"/api/v1/submissions/{number}/submit", {"reflections": ["Scale.", "More talk."]})
     assert submitted.get_json()["state"] == "submitted"
@@ -373,7 +375,13 @@ def test_hostile_bodies_to_every_api_route_never_get_a_server_error(app, apis):
     ana = apis["owner"]
     number = ana.post("/api/v1/submissions", {"microcredential": CC}, 201).get_json()["id"]
     item = ana.post(f"/api/v1/submissions/{number}/evidence", {"url": "https://e.org/a", "title": "A"}, 201)
-    ids = {"submission_id": str(number), "item_id": str(item.get_json()["id"]), "slug": CC}
+    ids = {
+        "submission_id": str(number),
+        "item_id": str(item.get_json()["id"]),
+        "slug": CC,
+        "action": "revoke",
+        "credential_id": "00000000-0000-4000-8000-000000000000",
+    }
     rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")]
     problems = []
     for rule in rules:

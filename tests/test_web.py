@@ -346,6 +346,7 @@ def test_openapi_is_a_valid_document_listing_every_route(app, client):
     # And the other way: every documented operation is served by a route.
     samples = {"credential_id": str(uuid.uuid4()), "slug": "usbe", "number": "1", "image_id": "1"}
     samples |= {"purpose": "revocation", "version": "1", "submission_id": "1", "item_id": "1"}
+    samples |= {"handle": "a-handle", "action": "revoke"}
     adapter = app.url_map.bind("localhost")
     for path, item in paths.items():
         concrete = re.sub(r"\{(\w+)\}", lambda found: samples[found.group(1)], path)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from badgeserver.program import accounts, catalog_admin, eligibility, evidence, notify
+from badgeserver.program import accounts, catalog_admin, eligibility, evidence, notify, profiles
 from badgeserver.program import submissions as sub
 from badgeserver.program.catalog import Catalog
 from badgeserver.program.catalog_import import import_catalog
@@ -55,6 +55,7 @@ EARNINGS = (
 STACK_EARNER = 1  # Ben earns the whole methods stack, then reviews once trained
 UPDATED = "crosscutting-concepts"  # gets a version 2 after Maya earned version 1
 RETIRED = "3d-science-assessments"  # retired after Priya earned it
+PROFILE_HANDLE = "maya-torres"  # Maya's public profile: /earners/maya-torres
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,9 @@ def run_demo(
         now=clock(),
     )
     run.earn(educators[3], UPDATED, reviewers)  # earns version 2
+    # Two educators publish their profiles: Maya chose her address, Ben keeps a random one.
+    profiles.set_profile(session, educators[0], public=True, handle=PROFILE_HANDLE, now=clock())
+    profiles.set_profile(session, educators[STACK_EARNER], public=True, handle=None, now=clock())
     catalog_admin.retire(session, staff, RETIRED, now=clock())
     notify.send_pending(session, smtp=None, now=clock())
     return run.awards

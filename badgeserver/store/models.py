@@ -59,6 +59,7 @@ class Issuer(Base):
     description: Mapped[str | None] = mapped_column(Text)
     image_png_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
     image_svg_id: Mapped[int | None] = mapped_column(ForeignKey("images.id"))
+    linkedin_organization_id: Mapped[str | None] = mapped_column(String(20), default=None)
     keys: Mapped[list[IssuerKey]] = relationship(back_populates="issuer", order_by="IssuerKey.id")
 
 
@@ -184,6 +185,9 @@ class Person(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Signing out bumps this, ending every session that recorded the old value.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The public profile: /earners/<profile_handle>, shown only while profile_public (never the email or id).
+    profile_handle: Mapped[str | None] = mapped_column(String(40), unique=True, default=None)
+    profile_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Submission(Base):

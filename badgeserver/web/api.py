@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from badgeserver import __version__
-from badgeserver.web import flow_openapi
+from badgeserver.web import flow_openapi, share_openapi
 from badgeserver.web.negotiate import json_response
 from badgeserver.web.services import services
 
@@ -265,6 +265,7 @@ def openapi_document(server: str) -> dict[str, Any]:
             **_account_paths(),
             **flow_openapi.page_paths(),
             **flow_openapi.api_paths(),
+            **share_openapi.paths(),
             "/status/{slug}/{purpose}/{number}": {
                 "get": {
                     "summary": "A signed Bitstring Status List credential",

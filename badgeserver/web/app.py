@@ -54,7 +54,7 @@ def build_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     from badgeserver.web import api_v1_sharing, share, sharing_settings
 
-    for blueprint in (share.bp, sharing_settings.bp, api_v1_sharing.bp):  # sharing: card, QR, oEmbed, profiles
+    for blueprint in (share.bp, sharing_settings.bp, api_v1_sharing.bp):  # card, QR, oEmbed, profiles
         app.register_blueprint(blueprint)
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -15,6 +15,8 @@ from badgeserver.ld.contexts import OB_V3P0, VC_V2
 from badgeserver.program import issuing
 from badgeserver.program import public as published
 from badgeserver.store import models as m
+from badgeserver.web import share
+from badgeserver.web.credential_access import badge_image, is_owner, keep_private, visible_credential
 from badgeserver.web.negotiate import (
     CREDENTIAL_JSON,
     IMMUTABLE,
@@ -35,7 +37,7 @@ STATUS_CACHE = "public, max-age=300"
 def _vary(response: Response) -> Response:
     """Pages and documents share URLs and differ by Accept, so caches must key on it."""
     response.vary.add("Accept")
-    return response
+    return keep_private(response)
 
 
 DB_INT_MAX = 2**31 - 1  # the largest INTEGER id; bigger numbers overflow the database driver
@@ -61,10 +63,8 @@ def index() -> str:
 
 
 def _credential(session: Any, credential_id: str) -> m.Credential:
-    row = session.get(m.Credential, credential_id)
-    if row is None or not row.public:
-        abort(404, description="There is no public credential with this id.")
-    return row
+    # A private credential answers 404, except to its earner (credential_access.py).
+    return visible_credential(session, credential_id)
 
 
 @bp.get(f"/credentials/{UUID}")
@@ -79,6 +79,7 @@ def credential(credential_id: Any) -> Response | str:
             )
         document = json.loads(row.signed_json)
         report = svc.verifier().verify_text(row.signed_json)
+        said = share.facts(document)
         return render_template(
             "credential.html",
             row=row,
@@ -86,6 +87,12 @@ def credential(credential_id: Any) -> Response | str:
             report=report,
             urls=svc.urls,
             note=_version_note(row),
+            said=said,
+            share=share.share_page(row, said, svc.urls),
+            standing=published.credential_state(row, svc.clock()),
+            owner=is_owner(row),
+            long_date=share.long_date,
+            site_name=share.SITE_NAME,
         )
 
 
@@ -118,23 +125,12 @@ def credential_json(credential_id: Any) -> Response:
         )
 
 
-def _badge_image(session: Any, row: m.Credential, extension: str) -> m.Image:
-    owner: Any = row.version
-    if owner is None and row.stack_id is not None:
-        owner = session.get(m.Stack, row.stack_id)
-    if owner is None and row.bundle_id is not None:
-        owner = session.get(m.Bundle, row.bundle_id)
-    image_id = owner.image_png_id if extension == "png" else owner.image_svg_id
-    image: m.Image = session.get(m.Image, image_id)
-    return image
-
-
 @bp.get(f"/credentials/{UUID}.<any(png, svg):extension>")
 def baked(credential_id: Any, extension: str) -> Response:
     """The badge image with the credential baked in, made on request (BAKE-1..BAKE-8)."""
     with services().db.read() as session:
         row = _credential(session, str(credential_id))
-        image = _badge_image(session, row, extension)
+        image = badge_image(session, row, extension)
         data = bakery.bake(image.data, row.signed_json)
     response = image_response(data, image.media_type, IMMUTABLE)
     response.headers["Content-Disposition"] = f'inline; filename="badge-{credential_id}.{extension}"'
