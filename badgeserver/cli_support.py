@@ -20,9 +20,15 @@ EXIT_NOT_VERIFIED = 1
 EXIT_UNUSABLE = 2
 
 
+MAX_MESSAGE = 500
+
+
 def fail(message: str) -> NoReturn:
-    """Print one sentence on stderr and exit with code 2."""
-    click.echo(f"badgeserver: {message}", err=True)
+    """Print one sentence on stderr and exit with code 2 (control characters shown, length capped)."""
+    text = printable(message)
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 1] + "…"
+    click.echo(f"badgeserver: {text}", err=True)
     sys.exit(EXIT_UNUSABLE)
 
 

@@ -79,6 +79,7 @@ def transcript(email: str, as_csv: bool, instance_path: str | None) -> None:
         click.echo(
             f"{row.issued_on.isoformat()}  {transcripts.credit_text(row.credit):>5}  "
             f"{row.kind:<15} {printable(row.name)}{version}  {row.url}"
+            + ("  (suspended: not counted)" if row.suspended else "")
         )
     click.echo(f"Total credit: {transcripts.credit_text(record.total_credit)}")
 

@@ -173,6 +173,8 @@ def demo(instance_path: str, out_dir: str, host: str, port: int, workers: int, s
         "base_url": f"http://localhost:{port}",
     }
     svc = _services(**settings)
+    # A demo run with BADGESERVER_CREDENTIAL_STATUS keeps that choice for every later command.
+    settings["credential_status"] = svc.settings.credential_status
     upgrade(svc.db.engine)
     # The demo database holds names and emails: keep the folder to its owner.
     instance.chmod(0o700)
@@ -271,6 +273,7 @@ def run_gunicorn(settings: Mapping[str, Any], *, host: str, port: int, workers: 
 @one_sentence_errors
 def serve(instance_path: str | None, host: str, port: int, workers: int) -> None:
     """Serve badgeserver with gunicorn; the database is migrated first."""
+    _check_port_free(host, port)
     svc = _services(instance_path=instance_path)
     upgrade(svc.db.engine)
     svc.db.dispose()

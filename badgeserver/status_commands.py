@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import click
+from sqlalchemy import select
 
 from badgeserver.cli_support import fail, one_sentence_errors, printable, read_text
 from badgeserver.errors import InputError
@@ -16,10 +20,20 @@ actor_option = click.option(
 )
 
 
+def _instance(instance_path: str | None) -> Services:
+    """The services of an existing instance: a mistyped --instance must not make a new, empty one."""
+    folder = Path(instance_path or os.environ.get("BADGESERVER_INSTANCE") or "instance").resolve()
+    if not (folder / "badgeserver.toml").is_file() and not (folder / "secret_key").is_file():
+        raise InputError(
+            f"There is no badgeserver instance at {folder}; give --instance (see badgeserver init)."
+        )
+    return _services(instance_path)
+
+
 def _staff(session: object, email: str) -> m.Person:
     person = accounts.find_person(session, email)  # type: ignore[arg-type]
-    if not person.is_staff:
-        raise InputError(f"{email} is not program staff.")
+    if not person.is_staff or not person.active:
+        raise InputError(f"{email} is not active program staff.")
     return person
 
 
@@ -57,7 +71,7 @@ def _status_command(action: str, summary: str) -> click.Command:
         actor_email: str,
         instance_path: str | None,
     ) -> None:
-        svc = _services(instance_path)
+        svc = _instance(instance_path)
         selection = _selection(credential_ids, ids_file, earner, micro)
         with svc.db.transaction() as session:
             actor = _staff(session, actor_email)
@@ -111,7 +125,7 @@ for _action, _summary in (
 @one_sentence_errors
 def keys_rotate(issuer_slug: str, actor_email: str, instance_path: str | None) -> None:
     """Give an issuer a new signing key; its earlier keys are retired and stay published."""
-    svc = _services(instance_path)
+    svc = _instance(instance_path)
     with svc.db.transaction() as session:
         actor = _staff(session, actor_email)
         row = key_lifecycle.rotate(session, svc.issuing, svc.clock(), issuer_slug=issuer_slug, actor=actor)
@@ -126,7 +140,7 @@ def keys_rotate(issuer_slug: str, actor_email: str, instance_path: str | None) -
 @one_sentence_errors
 def keys_retire(key_name: str, actor_email: str, instance_path: str | None) -> None:
     """Stop signing with an issuer key; it stays in the DID document, so what it signed still verifies."""
-    svc = _services(instance_path)
+    svc = _instance(instance_path)
     with svc.db.transaction() as session:
         actor = _staff(session, actor_email)
         replacement = key_lifecycle.retire(session, svc.issuing, svc.clock(), key_name=key_name, actor=actor)
@@ -144,14 +158,21 @@ def keys_retire(key_name: str, actor_email: str, instance_path: str | None) -> N
 @one_sentence_errors
 def keys_revoke(key_name: str, reason: str, actor_email: str, instance_path: str | None) -> None:
     """Withdraw a compromised issuer key from the DID document and list every credential it signed."""
-    svc = _services(instance_path)
+    svc = _instance(instance_path)
     with svc.db.transaction() as session:
         actor = _staff(session, actor_email)
         signed = key_lifecycle.revoke(
             session, svc.issuing, svc.clock(), key_name=key_name, reason=reason, actor=actor
         )
         listed = [(row.id, row.kind, printable(row.earner.email)) for row in signed]
+        issuer_id = session.scalar(select(m.IssuerKey.issuer_id).where(m.IssuerKey.key_name == key_name))
+        active = session.scalar(
+            select(m.IssuerKey.key_name)
+            .where(m.IssuerKey.issuer_id == issuer_id, m.IssuerKey.state == "active")
+            .order_by(m.IssuerKey.id.desc())
+        )
     click.echo(f"Revoked {key_name}: it is no longer in the DID document.")
+    click.echo(f"Key {active} signs from now on.")
     for credential_id, kind, email in listed:
         click.echo(f"{svc.urls.credential(credential_id)}  {kind:<15} {email}")
     click.echo(
@@ -168,7 +189,7 @@ def keys_revoke(key_name: str, reason: str, actor_email: str, instance_path: str
 @one_sentence_errors
 def reissue(key_name: str | None, dry_run: bool, actor_email: str, instance_path: str | None) -> None:
     """Issue again, with the current key, every credential a revoked key signed; the old ones are revoked."""
-    svc: Services = _services(instance_path)
+    svc: Services = _instance(instance_path)
     if dry_run:
         with svc.db.read() as session:
             _staff(session, actor_email)
@@ -180,10 +201,33 @@ def reissue(key_name: str | None, dry_run: bool, actor_email: str, instance_path
     with svc.db.transaction() as session:
         actor = _staff(session, actor_email)
         done = key_lifecycle.reissue(session, svc.issuing, svc.clock(), key_name=key_name, actor=actor)
+    if not done:
+        fail("Nothing to reissue: no unrevoked credential was signed by a revoked key.")
     for item in done:
         click.echo(f"Reissued {item.old_id} as {svc.urls.credential(item.new_id)}")
     click.echo(f"Reissued {len(done)} credential{'' if len(done) == 1 else 's'}; the old ones are revoked.")
 
 
+@click.command("issuers")
+@instance_option
+@one_sentence_errors
+def keys_issuers(instance_path: str | None) -> None:
+    """List the issuers' keys: name, state (active, retired, revoked), dates and public key."""
+    svc = _instance(instance_path)
+    with svc.db.read() as session:
+        rows = session.scalars(select(m.IssuerKey).order_by(m.IssuerKey.issuer_id, m.IssuerKey.id)).all()
+        for row in rows:
+            dates = f"created {row.created_at:%Y-%m-%d}"
+            if row.retired_at is not None:
+                dates += f", retired {row.retired_at:%Y-%m-%d}"
+            if row.revoked_at is not None:
+                dates += f", revoked {row.revoked_at:%Y-%m-%d}"
+            click.echo(
+                f"{row.issuer.slug:<12} {row.key_name:<24} {row.state:<8} {dates}  {row.public_key_multibase}"
+            )
+    if not rows:
+        click.echo("No issuer key yet: the first credential an issuer issues makes one.")
+
+
 COMMANDS = (credentials_group, reissue)
-KEY_COMMANDS = (keys_rotate, keys_retire, keys_revoke)
+KEY_COMMANDS = (keys_rotate, keys_retire, keys_revoke, keys_issuers)

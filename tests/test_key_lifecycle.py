@@ -161,19 +161,18 @@ def test_reissue_re_signs_with_the_current_key_and_revokes_the_old(app, client, 
     assert run(app, key_lifecycle.reissue, staff) == []  # nothing left to reissue
 
 
-def test_reissued_stacks_name_their_reissued_components(app, earn, staff):
+def earn_the_stack(app: Any, earn: Any) -> tuple[list[str], str, str]:
+    """One educator earns both members of the "methods" stack: (components, stack, bundle)."""
+    from badgeserver.program import evidence
+    from tests.conftest import top_scores
+
     parts = [earn("student-sensemaking", email="s@example.org")]
-    with services(app).db.transaction() as session:
-        educator = session.scalar(select(m.Person).where(m.Person.email == "s@example.org"))
-    # The second member of the "methods" stack, earned by the same educator, completes the stack.
     svc = services(app)
     now = datetime.now(UTC)
     with svc.db.transaction() as session:
-        person = session.get(m.Person, educator.id)
+        person = session.scalar(select(m.Person).where(m.Person.email == "s@example.org"))
         reviewer = session.scalar(select(m.Person).where(m.Person.email == "reviewer@example.org"))
         submission = sub.start_submission(session, person, "instructional-models", now=now)
-        from badgeserver.program import evidence
-
         evidence.add_link(
             session, submission, person, url="https://example.org/x", title="X", description="", now=now
         )
@@ -181,8 +180,6 @@ def test_reissued_stacks_name_their_reissued_components(app, earn, staff):
         sub.submit_attempt(
             session, submission, reflections=["a"] * len(submission.version.reflection_prompts), now=now
         )
-        from tests.conftest import top_scores
-
         outcome = sub.review_submission(
             session,
             submission,
@@ -193,21 +190,74 @@ def test_reissued_stacks_name_their_reissued_components(app, earn, staff):
             issuing=svc.issuing,
         )
         parts.append(outcome.credential.id)
-    with svc.db.read() as session:
-        stacks = session.scalars(select(m.Credential).where(m.Credential.kind != "microcredential")).all()
-        assert [row.kind for row in stacks] == ["stack", "bundle"]
+        composites = {row.kind: row.id for row in outcome.composites}
+    return parts, composites["stack"], composites["bundle"]
+
+
+def test_reissued_stacks_name_their_reissued_components(app, earn, staff):
+    parts, stack_id, bundle_id = earn_the_stack(app, earn)
+    svc = services(app)
     run(app, key_lifecycle.revoke, staff, key_name="issuer-usbe-1", reason="Compromised.")
     done = run(app, key_lifecycle.reissue, staff)
     renamed = {item.old_id: item.new_id for item in done}
-    assert len(renamed) == 4
+    assert set(renamed) == {*parts, stack_id, bundle_id}
     with svc.db.read() as session:
-        stack = session.scalar(
-            select(m.Credential).where(m.Credential.kind == "stack", m.Credential.revoked_at.is_(None))
-        )
+        stack = session.get(m.Credential, renamed[stack_id])
         document = json.loads(stack.signed_json)
         related = {item["id"] for item in document["relatedResource"]}
         assert related == {f"http://localhost:5000/credentials/{renamed[old]}" for old in parts}
+        bundle = json.loads(session.get(m.Credential, renamed[bundle_id]).signed_json)
+        assert [item["id"] for item in bundle["relatedResource"]] == [
+            f"http://localhost:5000/credentials/{renamed[stack_id]}"
+        ]
     assert verify(app, stack.id).verified is True
+
+
+def test_a_suspendable_credential_stays_suspendable_and_suspended_when_reissued(app, earn, staff):
+    from badgeserver.program import revocation
+
+    svc = services(app)
+    svc.issuing.suspension_entries = True
+    old = earn()
+    with svc.db.transaction() as session:
+        revocation.change_status(
+            session,
+            svc.issuing,
+            svc.clock(),
+            action="suspend",
+            selection=revocation.Selection(ids=(old,)),
+            actor=session.get(m.Person, staff),
+        )
+    svc.issuing.suspension_entries = False  # the setting changed since
+    run(app, key_lifecycle.revoke, staff, key_name="issuer-usbe-1", reason="Compromised.")
+    [item] = run(app, key_lifecycle.reissue, staff)
+    with svc.db.read() as session:
+        new = session.get(m.Credential, item.new_id)
+        assert new.suspension_list_id is not None and new.suspended_at is not None
+        purposes = [entry["statusPurpose"] for entry in json.loads(new.signed_json)["credentialStatus"]]
+        assert purposes == ["revocation", "suspension"]
+    report = verify(app, item.new_id)
+    assert [(c.status, c.code) for c in report.checks if c.id == r.STATUS] == [
+        (r.PASSED, "not_revoked"),
+        (r.FAILED, "suspended"),
+    ]
+
+
+def test_the_page_of_a_credential_whose_key_was_revoked_says_so_and_links_its_replacement(
+    app, client, earn, staff
+):
+    old = earn()
+    run(app, key_lifecycle.revoke, staff, key_name="issuer-usbe-1", reason="Compromised.")
+    page = client.get(f"/credentials/{old}", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "The key that signed this credential has been withdrawn by the issuer" in page
+    assert "This credential is valid." not in page
+    [item] = run(app, key_lifecycle.reissue, staff)
+    page = client.get(f"/credentials/{old}", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f'A new credential replaces this one: <a href="/credentials/{item.new_id}">' in page
+    with services(app).db.read() as session:
+        message = session.scalar(select(m.OutboxMessage).order_by(m.OutboxMessage.id.desc()))
+        assert message.subject == "Your credential was issued again with a new key"
+        assert f"http://localhost:5000/credentials/{item.new_id}" in message.body
 
 
 def test_an_interrupted_rotation_leaves_a_key_file_that_the_next_one_takes_up(app, imported, staff):

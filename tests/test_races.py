@@ -128,3 +128,43 @@ def test_concurrent_revocations_of_one_list_keep_every_bit(app, earn):
             __import__("json").loads(row.signed_json)["credentialSubject"]["encodedList"]
         )
         assert published == row.bits
+
+
+def test_concurrent_reissues_issue_each_credential_once(app, earn):
+    from datetime import UTC, datetime
+
+    from badgeserver.program import key_lifecycle
+    from badgeserver.web.services import services
+
+    svc = services(app)
+    ids = [earn(email=f"re{n}@example.org") for n in range(2)]
+    with svc.db.transaction() as session:
+        staff = sub.create_person(
+            session, email="k@example.org", name="K", staff=True, now=datetime.now(UTC)
+        ).id
+    with svc.db.transaction() as session:
+        key_lifecycle.revoke(
+            session,
+            svc.issuing,
+            datetime.now(UTC),
+            key_name="issuer-usbe-1",
+            reason="Race.",
+            actor=session.get(m.Person, staff),
+        )
+
+    def reissue() -> object:
+        with svc.db.transaction() as session:
+            done = key_lifecycle.reissue(
+                session, svc.issuing, datetime.now(UTC), actor=session.get(m.Person, staff)
+            )
+            return sorted(item.old_id for item in done)
+
+    results = _race(reissue, times=3)
+    assert sorted(map(str, results)) == sorted(map(str, [sorted(ids), [], []])), results
+    with svc.db.read() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(m.Credential).where(m.Credential.replaces_id.in_(ids))
+            )
+            == 2
+        )

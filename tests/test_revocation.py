@@ -278,7 +278,29 @@ def test_bulk_selection_by_earner_by_microcredential_and_by_ids(app, earn, staff
     ("action", "selection", "reason", "message"),
     [
         ("revoke", Selection(), "x", "Name the credentials: by id, by earner, or by microcredential."),
-        ("revoke", Selection(ids=("nope",)), "x", "There is no credential nope."),
+        ("revoke", Selection(ids=("nope",)), "x", "'nope' is not a credential id."),
+        (
+            "revoke",
+            Selection(
+                ids=("00000000-0000-4000-8000-000000000001", "urn:uuid:00000000-0000-4000-8000-000000000002")
+            ),
+            "x",
+            "There is no credential 00000000-0000-4000-8000-000000000001, 00000000-0000-4000-8000-000000000002.",
+        ),
+        ("revoke", Selection(ids=("a\x00b",)), "x", "'a\\x00b' is not a credential id."),
+        (
+            "revoke",
+            Selection(earner_email="a\x00@example.org"),
+            "x",
+            "'a\\x00@example.org' is not an email address.",
+        ),
+        ("revoke", Selection(microcredential="Bad Slug"), "x", "'Bad Slug' is not a microcredential slug."),
+        (
+            "revoke",
+            Selection(microcredential="crosscutting-concepts"),
+            "a\x00b",
+            "The reason holds control characters; write it as plain text.",
+        ),
         (
             "revoke",
             Selection(earner_email="who@example.org"),
@@ -430,3 +452,70 @@ def test_validity_days_must_be_a_sensible_whole_number(app, imported, staff, val
             now=datetime.now(UTC),
         )
     assert "validity_days" in caught.value.message and "from 1 to 36500" in caught.value.message
+
+
+def test_credentials_are_named_by_id_urn_or_url(app, earn, staff):
+    credential_id = earn()
+    with services(app).db.read() as session:
+        for value in (
+            credential_id.upper(),
+            f"urn:uuid:{credential_id}",
+            f"{BASE}/credentials/{credential_id}",
+            f"{BASE}/credentials/{credential_id}.json",
+        ):
+            assert [row.id for row in revocation.select_credentials(session, Selection(ids=(value,)))] == [
+                credential_id
+            ]
+
+
+def test_revoking_a_component_revokes_the_stack_and_bundle_built_on_it(app, earn, staff):
+    from tests.test_key_lifecycle import earn_the_stack
+
+    parts, stack, bundle = earn_the_stack(app, earn)
+    result = change(app, staff, "revoke", Selection(ids=(parts[0],)), reason="Evidence was not her own.")
+    assert result.changed == [parts[0], stack, bundle]
+    assert result.cascaded == [stack, bundle]
+    for credential_id in (parts[0], stack, bundle):
+        assert status_checks(app, credential_id) == [(r.FAILED, "revoked")]
+    assert status_checks(app, parts[1]) == [(r.PASSED, "not_revoked")]
+    with services(app).db.read() as session:
+        reasons = {cid: session.get(m.Credential, cid).revocation_reason for cid in (stack, bundle)}
+        assert reasons == {
+            stack: f"A credential it was composed from was revoked ({parts[0]}).",
+            bundle: f"A credential it was composed from was revoked ({stack}).",
+        }
+        message = session.scalar(select(m.OutboxMessage).order_by(m.OutboxMessage.id.desc()))
+        assert message.subject == "Your credentials were revoked"
+        assert "Evidence was not her own." not in message.body
+        assert f"{BASE}/credentials/{bundle}" in message.body
+
+
+def test_a_revoked_microcredential_can_be_earned_again(app, earn, staff):
+    first = earn(email="again@example.org")
+    change(app, staff, "revoke", Selection(ids=(first,)), reason="Rubric error.")
+    with services(app).db.transaction() as session:
+        educator = session.scalar(select(m.Person).where(m.Person.email == "again@example.org"))
+        submission = sub.start_submission(session, educator, "crosscutting-concepts", now=datetime.now(UTC))
+        assert submission.state == "draft"
+
+
+def test_concurrent_changes_of_one_credential_are_applied_once(app, earn, staff, database_url):
+    """Rows are re-read under the lock: a second revocation sees the first and changes nothing."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite writers begin IMMEDIATE, so a writer never holds rows read before another commit")
+    credential_id = earn()
+    svc = services(app)
+    with svc.db.read() as session:  # not a writer yet, so the other revocation can commit meanwhile
+        stale = session.get(m.Credential, credential_id)
+        assert stale.revoked_at is None  # loaded before the other revocation commits
+        change(app, staff, "revoke", Selection(ids=(credential_id,)), reason="First.")
+        result = revocation.change_status(
+            session,
+            svc.issuing,
+            svc.clock(),
+            action="revoke",
+            selection=Selection(ids=(credential_id,)),
+            actor=session.get(m.Person, staff),
+            reason="Second.",
+        )
+        assert result.changed == [] and result.unchanged == [(credential_id, "is already revoked")]

@@ -64,7 +64,7 @@ def test_credentials_commands(app, people, earn, cli, tmp_path):
         (("revoke", ben, "--actor", STAFF), "Give the reason for revoking; it is kept privately."),
         (
             ("revoke", ben, "--reason", "x", "--actor", "ana@example.org"),
-            "ana@example.org is not program staff.",
+            "ana@example.org is not active program staff.",
         ),
         (
             ("revoke", "--reason", "x", "--actor", STAFF),
@@ -109,7 +109,8 @@ def test_key_commands(app, people, earn, cli):
     assert revoked.exit_code == 0, revoked.output
     lines = revoked.stdout.splitlines()
     assert lines[0] == "Revoked issuer-usbe-1: it is no longer in the DID document."
-    assert lines[1].startswith(f"http://localhost:5000/credentials/{old}  microcredential")
+    assert lines[1] == "Key issuer-usbe-3 signs from now on."
+    assert lines[2].startswith(f"http://localhost:5000/credentials/{old}  microcredential")
     assert lines[-1] == (
         "1 credential signed by it no longer verify; `badgeserver reissue` issues them again with the current key."
     )
@@ -121,6 +122,17 @@ def test_key_commands(app, people, earn, cli):
     with services(app).db.read() as session:
         new = session.scalar(select(m.Credential.id).where(m.Credential.replaces_id == old))
     assert status_of(app, new) == [(r.PASSED, "not_revoked")]
+    nothing = cli("reissue", "--actor", STAFF)
+    assert (nothing.exit_code, nothing.stderr) == (
+        2,
+        "badgeserver: Nothing to reissue: no unrevoked credential was signed by a revoked key.\n",
+    )
+    listing = cli("keys", "issuers").stdout.splitlines()
+    assert [line.split()[:3] for line in listing] == [
+        ["usbe", "issuer-usbe-1", "revoked"],
+        ["usbe", "issuer-usbe-2", "retired"],
+        ["usbe", "issuer-usbe-3", "active"],
+    ]
     for args, message in (
         (("keys", "retire", "nope", "--actor", STAFF), "There is no issuer key named nope."),
         (
@@ -129,11 +141,31 @@ def test_key_commands(app, people, earn, cli):
         ),
         (
             ("keys", "rotate", "--issuer", "usbe", "--actor", "ana@example.org"),
-            "ana@example.org is not program staff.",
+            "ana@example.org is not active program staff.",
         ),
     ):
         refused = cli(*args)
         assert (refused.exit_code, refused.stderr) == (2, f"badgeserver: {message}\n")
+
+
+def test_commands_refuse_a_missing_instance_and_escape_what_they_echo(app, people, earn, tmp_path):
+    missing = tmp_path / "no-such-instance"
+    result = CliRunner().invoke(
+        main, ["credentials", "revoke", "x", "--reason", "x", "--actor", STAFF, "--instance", str(missing)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"badgeserver: There is no badgeserver instance at {missing}; give --instance (see badgeserver init).\n"
+    )
+    assert not missing.exists()  # nothing was created
+
+
+def test_ids_are_echoed_safely(app, people, earn, cli):
+    bell = cli("credentials", "revoke", "ab\x07\x1b[31mcd", "--reason", "x", "--actor", STAFF)
+    assert bell.exit_code == 2
+    assert bell.stderr == "badgeserver: 'ab\\x07\\x1b[31mcd' is not a credential id.\n"
+    long = cli("credentials", "revoke", "y" * 100_000, "--reason", "x", "--actor", STAFF)
+    assert long.exit_code == 2 and len(long.stderr) < 200
 
 
 def test_status_api(app, people, earn):
@@ -153,6 +185,18 @@ def test_status_api(app, people, earn):
         bad = client.post(url, json=body, headers=staff)
         assert (bad.status_code, bad.get_json()["detail"]) == (400, detail)
     assert client.post("/api/v1/credentials/delete", json={}, headers=staff).status_code == 404
+    for raw, detail in (
+        (
+            b'{"ids": ["\\ud800"], "reason": "r"}',
+            "The request body holds text that is not valid Unicode (a surrogate).",
+        ),
+        (
+            b'{"ids": ["a\\u0000b"], "reason": "r"}',
+            "The request body holds a NUL character (\\u0000), which no text accepts.",
+        ),
+    ):
+        bad = client.post(url, data=raw, headers=staff | {"Content-Type": "application/json"})
+        assert (bad.status_code, bad.get_json()["detail"]) == (400, detail)
     done = client.post(url, json={"ids": [credential_id], "reason": "Issued in error."}, headers=staff)
     assert done.status_code == 200
     assert done.get_json() == {
@@ -171,7 +215,8 @@ def test_staff_credentials_page(app, people, earn):
     stella = Browser(app).sign_in("staff")
     page = stella.text("/staff/credentials?earner=page@example.org")
     assert credential_id in page and "<td>valid" in page
-    assert "1 credential</caption>" in page
+    assert "1 credential; tick those to change</caption>" in page
+    assert f'id="c-{credential_id}">' in page  # nothing is ticked for the staff member
     missing = stella.post(
         "/staff/credentials", {"credential": credential_id, "action": "revoke", "earner": "page@example.org"}
     )
@@ -202,4 +247,6 @@ def test_staff_credentials_page(app, people, earn):
         == 403
     )
     unknown = stella.get("/staff/credentials?ids=nope")
-    assert unknown.status_code == 400 and "There is no credential nope." in unknown.get_data(as_text=True)
+    assert unknown.status_code == 400 and "&#39;nope&#39; is not a credential id." in unknown.get_data(as_text=True)
+    for query in ("earner=%00", "ids=a%00b", "microcredential=a%00"):  # NUL never reaches PostgreSQL
+        assert stella.get(f"/staff/credentials?{query}").status_code == 400

@@ -19,7 +19,11 @@ def held_microcredential_ids(session: Session, person_id: int) -> set[int]:
     query = (
         select(m.MicrocredentialVersion.microcredential_id)
         .join(m.Credential, m.Credential.version_id == m.MicrocredentialVersion.id)
-        .where(m.Credential.earner_id == person_id, m.Credential.kind == "microcredential")
+        .where(
+            m.Credential.earner_id == person_id,
+            m.Credential.kind == "microcredential",
+            m.Credential.revoked_at.is_(None),  # a revoked credential is not held
+        )
     )
     return set(session.scalars(query))
 

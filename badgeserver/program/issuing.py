@@ -167,25 +167,26 @@ def _new_list(
 
 
 def status_slot(
-    session: Session, issuer: m.Issuer, ctx: IssuingContext, now: datetime
+    session: Session, issuer: m.Issuer, ctx: IssuingContext, now: datetime, *, suspension: bool | None = None
 ) -> tuple[m.StatusList, m.StatusList | None, int]:
     """The revocation list, the suspension list (when credentials carry one) and a fresh index in both.
 
     When the current lists have no free index left, the next numbered lists are started.
     """
+    wanted = ctx.suspension_entries if suspension is None else suspension
     revocation = status_list(session, issuer, REVOCATION, ctx, now)
-    suspension = status_list(session, issuer, SUSPENSION, ctx, now) if ctx.suspension_entries else None
-    lists = (revocation,) if suspension is None else (revocation, suspension)
+    suspension_list = status_list(session, issuer, SUSPENSION, ctx, now) if wanted else None
+    lists = (revocation,) if suspension_list is None else (revocation, suspension_list)
     index = allocate_index(session, lists, ctx)
     if index is None:
         revocation = _new_list(session, issuer, REVOCATION, revocation.number + 1, ctx, now)
-        if suspension is not None:
-            suspension = _new_list(session, issuer, SUSPENSION, suspension.number + 1, ctx, now)
-        lists = (revocation,) if suspension is None else (revocation, suspension)
+        if suspension_list is not None:
+            suspension_list = _new_list(session, issuer, SUSPENSION, suspension_list.number + 1, ctx, now)
+        lists = (revocation,) if suspension_list is None else (revocation, suspension_list)
         index = allocate_index(session, lists, ctx)
         if index is None:
             raise IssuingError("No free status list index was found in a new status list.")
-    return revocation, suspension, index
+    return revocation, suspension_list, index
 
 
 def lock_list(session: Session, list_id: int | None) -> m.StatusList:

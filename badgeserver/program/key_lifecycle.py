@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from badgeserver.issuer import build
 from badgeserver.issuer.sign import sign_credential
-from badgeserver.program import audit
+from badgeserver.program import audit, notify
 from badgeserver.program.compose import digest_sri
 from badgeserver.program.issuing import (
     CREDENTIAL_AUDIT_FIELDS,
@@ -51,6 +51,7 @@ KEY_AUDIT_FIELDS = (
     "retired_at",
     "revoked_at",
 )
+MAX_REASON = 1000
 KIND_ORDER = {"microcredential": 0, "stack": 1, "bundle": 2}
 
 
@@ -175,6 +176,8 @@ def revoke(
     reason = reason.strip()
     if not reason:
         raise KeyLifecycleError("Give the reason for revoking the key; it is kept in the audit log.")
+    if len(reason) > MAX_REASON:
+        raise KeyLifecycleError(f"The reason is longer than {MAX_REASON} characters.")
     row = _key(session, key_name)
     if row.state == "revoked":
         raise KeyLifecycleError(f"The key {key_name} is already revoked.")
@@ -244,6 +247,13 @@ def reissue(
 ) -> list[Reissued]:
     """Issue again, with the active key, every credential a revoked key signed; revoke the old ones."""
     _require_staff(actor)
+    # One reissue at a time: a second waits here, then finds the first one's work done.
+    session.scalars(
+        select(m.IssuerKey.id)
+        .where(m.IssuerKey.state == "revoked")
+        .order_by(m.IssuerKey.id)
+        .with_for_update()
+    ).all()
     done: list[Reissued] = []
     renamed: dict[str, tuple[str, str]] = {}  # old credential URL -> (new URL, new digestSRI)
     for old in to_reissue(session, key_name):
@@ -264,6 +274,19 @@ def reissue(
             after=audit.snapshot(old, CREDENTIAL_AUDIT_FIELDS) | {"reissued_as": new.id},
         )
         done.append(Reissued(old.id, new.id))
+        notify.queue_message(
+            session,
+            to=old.earner.email,
+            subject="Your credential was issued again with a new key",
+            body=(
+                f"Hello {old.earner.name},\n\nThe key that signed your credential "
+                f"{json.loads(new.signed_json).get('name', new.kind)} was withdrawn, so the program "
+                "issued it again: same achievement and award date, new link.\n\nYour credential: "
+                f"{ctx.urls.credential(new.id)}\n\nThe old link and badge images made from it no longer "
+                "verify; download the badge again from the new page.\n"
+            ),
+            now=now,
+        )
     for status_list in session.scalars(select(m.StatusList).where(m.StatusList.signed_json.is_(None))):
         sign_list(session, status_list, ctx, now)
     session.flush()
@@ -284,7 +307,10 @@ def _reissue_one(
         raise KeyLifecycleError(f"The key {key.key_name} cannot sign.")
     document: dict[str, Any] = json.loads(old.signed_json)
     document.pop("proof", None)
-    revocation, suspension, index = status_slot(session, issuer, ctx, now)
+    # A credential that could be suspended keeps that when reissued, whatever the setting now.
+    revocation, suspension, index = status_slot(
+        session, issuer, ctx, now, suspension=True if old.suspension_list_id is not None else None
+    )
     new_id = ctx.new_id()
     document["id"] = ctx.urls.credential(new_id)
     entries = [build.StatusEntry(ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index)]

@@ -31,7 +31,7 @@ _LOCAL = re.compile(
 
 @dataclass(frozen=True)
 class CredentialState:
-    """A credential's standing in plain words: code is valid, revoked, suspended or expired."""
+    """A credential's standing in plain words: code is valid, revoked, suspended, unverifiable or expired."""
 
     code: str
     sentence: str
@@ -53,6 +53,13 @@ def credential_state(row: m.Credential, now: datetime) -> CredentialState:
             "it is not valid while suspended and may be reinstated.",
         )
     until = row.valid_until
+    key = row.key
+    if key is not None and key.state == "revoked":
+        return CredentialState(
+            "unverifiable",
+            "The key that signed this credential has been withdrawn by the issuer, so it no longer "
+            "verifies; the issuer issues it again with a new key.",
+        )
     if until is not None and (until if until.tzinfo else until.replace(tzinfo=UTC)) <= now:
         return CredentialState(
             "expired",

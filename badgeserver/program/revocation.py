@@ -7,6 +7,8 @@ credential all commit together or not at all, so a crash leaves the old state ev
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badgeserver.errors import BadgeServerError
-from badgeserver.program import audit
+from badgeserver.identity import is_email
+from badgeserver.program import audit, notify
 from badgeserver.program.issuing import IssuingContext, lock_list, set_bit, sign_list
 from badgeserver.program.submissions import Forbidden
 from badgeserver.store import models as m
@@ -28,6 +31,29 @@ PAST = {
 MAX_REASON = 1000
 MAX_IDS = 10_000
 AUDIT_FIELDS = ("id", "kind", "earner_id", "revoked_at", "suspended_at", "status_list_id", "status_index")
+
+
+# A credential may be named by its id, its urn:uuid or its URL (what `keys revoke` prints).
+_CREDENTIAL_ID = re.compile(
+    r"^(?:urn:uuid:|https?://[^\s]*/credentials/)?"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\.json|\.png|\.svg)?$"
+)
+_SLUG = re.compile(r"^[a-z0-9-]{1,100}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """An untrusted value as an error message may quote it: control characters escaped, kept short."""
+    text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in value[:limit])
+    return text + ("…" if len(value) > limit else "")
+
+
+def credential_id(value: str) -> str:
+    """The credential id in `value` (an id, urn:uuid:<id> or the credential's URL), lower-cased."""
+    found = _CREDENTIAL_ID.match(value.strip().lower())
+    if found is None:
+        raise StatusChangeError(f"'{shown(value)}' is not a credential id.")
+    return found.group(1)
 
 
 class StatusChangeError(BadgeServerError):
@@ -57,35 +83,42 @@ class ChangeResult:
     changed: list[str] = field(default_factory=list)
     unchanged: list[tuple[str, str]] = field(default_factory=list)
     lists_signed: list[str] = field(default_factory=list)
+    cascaded: list[str] = field(default_factory=list)  # stacks and bundles revoked with a component
 
 
 def select_credentials(session: Session, selection: Selection) -> list[m.Credential]:
     """The credentials the selection names, oldest first; unknown ids, earners or slugs are errors."""
     if selection.empty():
         raise StatusChangeError("Name the credentials: by id, by earner, or by microcredential.")
-    if len(selection.ids) > MAX_IDS:
-        raise StatusChangeError(f"At most {MAX_IDS} credential ids may be changed at once.")
     query = select(m.Credential)
     if selection.ids:
-        ids = sorted({value.strip().lower() for value in selection.ids})
-        found = set(session.scalars(select(m.Credential.id).where(m.Credential.id.in_(ids))))
+        ids = sorted({credential_id(value) for value in selection.ids[: MAX_IDS * 4]})
+        if len(ids) > MAX_IDS or len(selection.ids) > MAX_IDS * 4:
+            raise StatusChangeError(f"At most {MAX_IDS} credentials may be changed at once.")
+        found: set[str] = set()
+        for start in range(0, len(ids), 1000):  # a bounded IN list per query
+            chunk = ids[start : start + 1000]
+            found |= set(session.scalars(select(m.Credential.id).where(m.Credential.id.in_(chunk))))
         missing = [value for value in ids if value not in found]
         if missing:
-            raise StatusChangeError(f"There is no credential {missing[0]}.")
+            listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise StatusChangeError(f"There is no credential {listed}.")
         query = query.where(m.Credential.id.in_(ids))
     if selection.earner_email is not None:
-        person = session.scalar(
-            select(m.Person).where(m.Person.email == selection.earner_email.strip().lower())
-        )
+        email = selection.earner_email.strip().lower()
+        if not is_email(email) or _CONTROL.search(email):
+            raise StatusChangeError(f"'{shown(selection.earner_email)}' is not an email address.")
+        person = session.scalar(select(m.Person).where(m.Person.email == email))
         if person is None:
-            raise StatusChangeError(f"There is no person with the email {selection.earner_email}.")
+            raise StatusChangeError(f"There is no person with the email {email}.")
         query = query.where(m.Credential.earner_id == person.id)
     if selection.microcredential is not None:
-        micro = session.scalar(
-            select(m.Microcredential).where(m.Microcredential.slug == selection.microcredential)
-        )
+        slug = selection.microcredential.strip()
+        if not _SLUG.match(slug):
+            raise StatusChangeError(f"'{shown(slug)}' is not a microcredential slug.")
+        micro = session.scalar(select(m.Microcredential).where(m.Microcredential.slug == slug))
         if micro is None:
-            raise StatusChangeError(f"There is no microcredential {selection.microcredential}.")
+            raise StatusChangeError(f"There is no microcredential {slug}.")
         versions = select(m.MicrocredentialVersion.id).where(
             m.MicrocredentialVersion.microcredential_id == micro.id
         )
@@ -116,18 +149,23 @@ def change_status(
         raise StatusChangeError("Give the reason for revoking; it is kept privately.")
     if reason is not None and len(reason) > MAX_REASON:
         raise StatusChangeError(f"The reason is longer than {MAX_REASON} characters.")
+    if reason is not None and _CONTROL.search(reason):
+        raise StatusChangeError("The reason holds control characters; write it as plain text.")
     rows = select_credentials(session, selection)
     if not rows:
         raise StatusChangeError("No credential matches the selection.")
     result = ChangeResult(action=action)
     touched: dict[int, m.StatusList] = {}
-    for row in _locked(session, rows):
+    queue = [(row, reason) for row in _locked(session, rows)]
+    seen = {row.id for row, _ in queue}
+    while queue:
+        row, why_changed = queue.pop(0)
         why = _refusal(row, action)
         if why is not None:
             result.unchanged.append((row.id, why))
             continue
         before = audit.snapshot(row, AUDIT_FIELDS)
-        status_list = _apply(session, row, action, now, reason)
+        status_list = _apply(session, row, action, now, why_changed)
         touched[status_list.id] = status_list
         audit.record(
             session,
@@ -136,9 +174,17 @@ def change_status(
             subject=row,
             now=now,
             before=before,
-            after=audit.snapshot(row, AUDIT_FIELDS) | ({"reason": reason} if reason else {}),
+            after=audit.snapshot(row, AUDIT_FIELDS) | ({"reason": why_changed} if why_changed else {}),
         )
         result.changed.append(row.id)
+        if action == "revoke":
+            # A stack or bundle stands on its components: it falls with them.
+            for group in _locked(session, _dependents(session, row, ctx)):
+                if group.id not in seen:
+                    seen.add(group.id)
+                    result.cascaded.append(group.id)
+                    queue.append((group, f"A credential it was composed from was revoked ({row.id})."))
+    _notify_earners(session, ctx, now, action, [row for row in rows if row.id in set(result.changed)], result)
     for status_list in touched.values():
         if status_list.signed_json is None:  # its bits changed
             sign_list(session, status_list, ctx, now)
@@ -149,11 +195,75 @@ def change_status(
     return result
 
 
+def _dependents(session: Session, row: m.Credential, ctx: IssuingContext) -> list[m.Credential]:
+    """The earner's unrevoked stack and bundle credentials that cite `row` as a component."""
+    url = ctx.urls.credential(row.id)
+    found = []
+    groups = session.scalars(
+        select(m.Credential).where(
+            m.Credential.earner_id == row.earner_id,
+            m.Credential.kind.in_(("stack", "bundle")),
+            m.Credential.revoked_at.is_(None),
+        )
+    )
+    for group in groups:
+        related = json.loads(group.signed_json).get("relatedResource", [])
+        if any(isinstance(item, dict) and item.get("id") == url for item in related):
+            found.append(group)
+    return found
+
+
+def _notify_earners(
+    session: Session,
+    ctx: IssuingContext,
+    now: datetime,
+    action: str,
+    named: list[m.Credential],
+    result: ChangeResult,
+) -> None:
+    """One message per earner whose credentials changed (the private reason is not in it)."""
+    changed = set(result.changed)
+    rows = named + [session.get(m.Credential, cid) for cid in result.cascaded]
+    by_earner: dict[int, list[m.Credential]] = {}
+    for row in rows:
+        if row is not None and row.id in changed:
+            by_earner.setdefault(row.earner_id, []).append(row)
+    what = {"revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated"}[action]
+    after = {
+        "revoke": "It no longer verifies and has left your transcript.",
+        "suspend": "It does not verify while suspended; it may be reinstated.",
+        "reinstate": "It verifies again.",
+    }[action]
+    for earner_rows in by_earner.values():
+        earner = earner_rows[0].earner
+        lines = [
+            f"- {json.loads(row.signed_json).get('name', row.kind)}: {ctx.urls.credential(row.id)}"
+            for row in earner_rows
+        ]
+        many = len(earner_rows) > 1
+        notify.queue_message(
+            session,
+            to=earner.email,
+            subject=f"Your credential{'s were' if many else ' was'} {what}",
+            body=(
+                f"Hello {earner.name},\n\nThe program staff {what} "
+                f"{'these credentials' if many else 'this credential'} of yours:\n\n"
+                + "\n".join(lines)
+                + f"\n\n{after} Questions: reply to the program staff.\n"
+            ),
+            now=now,
+        )
+
+
 def _locked(session: Session, rows: list[m.Credential]) -> list[m.Credential]:
     """The rows again, locked for update on PostgreSQL, so two staff changing one credential queue up."""
     ids = [row.id for row in rows]
     locked = session.scalars(
-        select(m.Credential).where(m.Credential.id.in_(ids)).order_by(m.Credential.id).with_for_update()
+        select(m.Credential)
+        .where(m.Credential.id.in_(ids))
+        .order_by(m.Credential.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # re-read: another change may have committed meanwhile
     )
     by_id = {row.id: row for row in locked}
     return [by_id[value] for value in ids]

@@ -130,6 +130,7 @@ def start_submission(session: Session, educator: m.Person, slug: str, *, now: da
         .where(
             m.Credential.earner_id == educator.id,
             m.Credential.kind == "microcredential",
+            m.Credential.revoked_at.is_(None),  # a revoked credential may be earned again
             m.MicrocredentialVersion.microcredential_id == version.microcredential_id,
         )
     )

@@ -285,6 +285,7 @@ class Credential(Base):
     replaces_id: Mapped[str | None] = mapped_column(String(36), default=None)  # reissued from this credential
     earner: Mapped[Person] = relationship()
     issuer: Mapped[Issuer] = relationship()
+    key: Mapped[IssuerKey] = relationship()
     version: Mapped[MicrocredentialVersion | None] = relationship()
 
 

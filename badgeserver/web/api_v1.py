@@ -62,7 +62,27 @@ def json_body() -> dict[str, Any]:
         raise InputError("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise InputError("The request body must be a JSON object.")
+    _check_text(body)
     return body
+
+
+def _check_text(value: Any) -> None:
+    """JSON may escape a lone surrogate (\\ud800) or NUL (\\u0000), which no database or page can hold."""
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, dict):
+        texts = list(value)
+        for item in value.values():
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+    for text in texts:
+        if "\x00" in text:
+            raise InputError("The request body holds a NUL character (\\u0000), which no text accepts.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("The request body holds text that is not valid Unicode (a surrogate).") from None
 
 
 def text_field(body: dict[str, Any], key: str, *, required: bool = True) -> str:

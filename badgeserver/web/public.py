@@ -90,6 +90,7 @@ def credential(credential_id: Any) -> Response | str:
             said=said,
             share=share.share_page(row, said, svc.urls),
             standing=published.credential_state(row, svc.clock()),
+            replacement=session.scalar(select(m.Credential.id).where(m.Credential.replaces_id == row.id)),
             owner=is_owner(row),
             long_date=share.long_date,
             site_name=share.SITE_NAME,

@@ -15,6 +15,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from sqlalchemy import select
 
 from badgeserver.program import profiles
+from badgeserver.program import public as published
 from badgeserver.program.transcripts import credit_text
 from badgeserver.program.urls import Urls
 from badgeserver.sharing import images, links
@@ -29,7 +30,7 @@ bp.after_request(keep_private)
 
 SITE_NAME = "Educator Microcredentials"
 UUID = "<uuid:credential_id>"
-OEMBED_CACHE = "public, max-age=86400"
+OEMBED_CACHE = "public, max-age=3600"  # a revocation reaches embedding sites within the hour
 _CREDENTIAL_PATH = re.compile(
     r"^/credentials/(?P<id>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})/?$"
 )
@@ -259,6 +260,12 @@ def oembed() -> Response:
         row = session.get(m.Credential, found["id"].lower())
         if row is None or not row.public:
             return _problem(404, "Not Found", "There is no public credential at this address on this server.")
+        standing = published.credential_state(row, svc.clock())
+        if standing.code in ("revoked", "suspended", "unverifiable"):
+            # Not offered for new embeds; the page itself says what happened.
+            return _problem(
+                404, "Not Found", f"This credential is {standing.code}; it is not offered for embedding."
+            )
         said = facts(json.loads(row.signed_json))
         page = svc.urls.credential(row.id)
     embed = links.Embed(

@@ -49,12 +49,14 @@ def _page(status: int = 200, errors: Errors | None = None) -> Response:
     source = request.form if request.method == "POST" else request.args
     selection = _selection(source)
     rows: list[dict[str, Any]] = []
+    more = False
     errors = list(errors or [])
     if not selection.empty():
         try:
             with svc.db.read() as session:
                 found = revocation.select_credentials(session, selection)
                 rows = [_row(row, svc.clock()) for row in found[:MAX_SHOWN]]
+                more = len(found) > MAX_SHOWN
         except BadgeServerError as exc:
             errors.append(("earner", exc.message))
             status = max(status, status_for(exc))
@@ -62,7 +64,7 @@ def _page(status: int = 200, errors: Errors | None = None) -> Response:
         "flow_staff_credentials.html",
         status,
         rows=rows,
-        more=len(rows) >= MAX_SHOWN,
+        more=more,
         ids=source.get("ids") or "",
         earner=source.get("earner") or "",
         microcredential=source.get("microcredential") or "",
@@ -102,8 +104,12 @@ def change() -> Response:
         return _page(status_for(exc), errors_of(exc, "action"))
     past = {"revoke": "Revoked", "suspend": "Suspended", "reinstate": "Reinstated"}[result.action]
     message = f"{past} {len(result.changed)} credential{'' if len(result.changed) == 1 else 's'}."
-    if result.unchanged:
-        message += " Unchanged: " + "; ".join(f"{cid} {why}" for cid, why in result.unchanged) + "."
+    if result.cascaded:
+        message += f" With them {len(result.cascaded)} stack or bundle credential(s) built on them."
+    if result.unchanged:  # a few named, the rest counted: the message travels in the session cookie
+        named = "; ".join(f"{cid} {why}" for cid, why in result.unchanged[:3])
+        rest = len(result.unchanged) - 3
+        message += f" Unchanged: {named}" + (f"; and {rest} more" if rest > 0 else "") + "."
     flash(message)
     query: dict[str, Any] = {
         key: request.form[key] for key in ("ids", "earner", "microcredential") if request.form.get(key)
