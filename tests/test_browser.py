@@ -12,8 +12,6 @@ import http.server
 import io
 import json
 import os
-import signal
-import subprocess
 import threading
 import urllib.error
 import urllib.request
@@ -30,7 +28,8 @@ from badgeserver import create_app
 from badgeserver.cli import main
 from badgeserver.program import accounts, revocation
 from badgeserver.web.services import services
-from tests.test_demo import BADGESERVER, _free_port, _wait_until_answering, demo_settings, run_demo
+from tests.support.served import free_port, serving
+from tests.test_demo import demo_settings, run_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.store]
 
@@ -92,26 +91,10 @@ def browser() -> Iterator[Any]:
 def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
     """A fresh demo, issued for a free port and served there by `badgeserver serve` (gunicorn)."""
     tmp_path = tmp_path_factory.mktemp("browser")
-    port = _free_port()
+    port = free_port()
     result, instance, out = run_demo(tmp_path, port)
     assert result.exit_code == 0, result.output
-    env = {
-        **os.environ,
-        "BADGESERVER_BASE_URL": f"http://localhost:{port}",
-        "BADGESERVER_DATABASE_URL": f"sqlite:///{instance / 'demo.db'}",
-        "KEYS_DIR": str(instance / "keys"),
-    }
-    log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(  # noqa: S603 - our own command line
-            [str(BADGESERVER), "serve", "--instance", str(instance), "--port", str(port), "--workers", "2"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_answering(f"http://127.0.0.1:{port}/issuers/usbe/did.json", server, log)
+    with serving(instance, port, tmp_path / "server.log", workers=2):
         summary = json.loads((out / "summary.json").read_text("utf-8"))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         yield {
@@ -120,14 +103,6 @@ def site(tmp_path_factory) -> Iterator[dict[str, Any]]:
             "summary": summary,
             "instance": instance,
         }
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=15)
 
 
 def _award(site: dict[str, Any], earner: str, name: str) -> dict[str, Any]:

@@ -6,12 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +19,12 @@ from badgeserver.cli import main
 from badgeserver.store import models as m
 from badgeserver.verify import report as r
 from badgeserver.web.services import services
+from tests.support.served import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 INTEROP = Path(
     os.environ.get("INTEROP_VERIFY", ROOT.parent / "shared" / "tools" / "interop-verify" / "interop-verify")
 )
-BADGESERVER = Path(sys.executable).parent / "badgeserver"
 
 pytestmark = pytest.mark.store
 
@@ -85,7 +80,10 @@ def test_demo_writes_its_verified_credentials(demo):
     assert not any("okafor" in p.name or "shah" in p.name for p in out.iterdir())
     (stack_file,) = out.glob("science-teaching-methods--*.json")
     stack = json.loads(stack_file.read_text("utf-8"))
-    assert stack["credentialSubject"]["achievement"]["id"] == "http://localhost:5055/stacks/science-teaching-methods"
+    assert (
+        stack["credentialSubject"]["achievement"]["id"]
+        == "http://localhost:5055/stacks/science-teaching-methods"
+    )
     assert len(stack["relatedResource"]) == len(stack["evidence"]) == 7
 
 
@@ -150,7 +148,9 @@ def test_the_demo_exercises_the_program_rules(demo):
         reviewed = session.scalars(select(m.Review).where(m.Review.reviewer_id == ben.id)).all()
         assert [r.attempt.submission.educator.email for r in reviewed] == ["priya.shah@canyons.example.org"]
         # crosscutting-concepts has a version 2 after Maya earned version 1; 3D assessments is retired.
-        crosscutting = session.scalar(select(m.Microcredential).where(m.Microcredential.slug == "crosscutting-concepts"))
+        crosscutting = session.scalar(
+            select(m.Microcredential).where(m.Microcredential.slug == "crosscutting-concepts")
+        )
         assert [v.version for v in crosscutting.versions] == ["1", "2"]
         versions = session.scalars(
             select(m.MicrocredentialVersion.version)
@@ -159,9 +159,16 @@ def test_the_demo_exercises_the_program_rules(demo):
             .order_by(m.MicrocredentialVersion.version)
         ).all()
         assert versions == ["1", "2"]
-        retired = session.scalar(select(m.Microcredential).where(m.Microcredential.slug == "3d-science-assessments"))
+        retired = session.scalar(
+            select(m.Microcredential).where(m.Microcredential.slug == "3d-science-assessments")
+        )
         assert retired.state == "retired" and retired.retired_at is not None
-        assert session.scalar(select(func.count()).select_from(m.OutboxMessage).where(m.OutboxMessage.sent_at.is_(None))) == 0
+        assert (
+            session.scalar(
+                select(func.count()).select_from(m.OutboxMessage).where(m.OutboxMessage.sent_at.is_(None))
+            )
+            == 0
+        )
 
 
 def test_demo_refuses_an_instance_folder_that_is_not_a_demo(tmp_path, monkeypatch):
@@ -186,62 +193,16 @@ def _interop_available() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_until_answering(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(
-                f"the server exited with {server.returncode}: {log.read_text(errors='replace')[-2000:]}"
-            )
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own loopback server
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the server did not answer {url}: {log.read_text(errors='replace')[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The demo, issued for a free port and served there by `badgeserver serve` (gunicorn)."""
     _interop_available()
     tmp_path = tmp_path_factory.mktemp("served")
-    port = _free_port()
+    port = free_port()
     result, instance, out = run_demo(tmp_path, port)
     assert result.exit_code == 0, result.output
-    env = {
-        **os.environ,
-        "BADGESERVER_BASE_URL": f"http://localhost:{port}",
-        "BADGESERVER_DATABASE_URL": f"sqlite:///{instance / 'demo.db'}",
-        "KEYS_DIR": str(instance / "keys"),
-    }
-    log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(  # noqa: S603 - our own command line
-            [str(BADGESERVER), "serve", "--instance", str(instance), "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_answering(f"http://127.0.0.1:{port}/issuers/usbe/did.json", server, log)
+    with serving(instance, port, tmp_path / "server.log"):
         yield port, out
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait(timeout=15)
 
 
 def _interop(port: int, path: Path) -> tuple[int, dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -14,7 +13,8 @@ from typing import Any
 import pytest
 
 from badgeserver import bakery
-from tests.test_demo import BADGESERVER, INTEROP, _free_port, _interop_available, _wait_until_answering
+from tests.support.served import BADGESERVER, free_port, serving
+from tests.test_demo import INTEROP, _interop_available
 
 pytestmark = [pytest.mark.store, pytest.mark.interop]
 
@@ -26,7 +26,7 @@ def server(tmp_path_factory):
     """A demo whose credentials carry revocation and suspension entries, served by gunicorn."""
     _interop_available()
     tmp_path = tmp_path_factory.mktemp("status-interop")
-    port = _free_port()
+    port = free_port()
     instance, out = tmp_path / "inst", tmp_path / "out"
     env = {**os.environ, "BADGESERVER_CREDENTIAL_STATUS": "revocation+suspension"}
     made = subprocess.run(  # noqa: S603 - our own command line
@@ -49,27 +49,8 @@ def server(tmp_path_factory):
         check=False,
     )
     assert made.returncode == 0, made.stdout + made.stderr
-    log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603 - our own command line
-            [str(BADGESERVER), "serve", "--instance", str(instance), "--port", str(port), "--workers", "1"],
-            env=env,
-            cwd=tmp_path,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_answering(f"http://127.0.0.1:{port}/issuers/usbe/did.json", process, log)
+    with serving(instance, port, tmp_path / "server.log", env=env):
         yield {"port": port, "out": out, "instance": instance, "env": env, "tmp": tmp_path}
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=15)
 
 
 def staff(server: dict[str, Any], *args: str) -> str:

@@ -367,6 +367,15 @@ def status_entry_json(entry: StatusEntry) -> dict[str, Any]:
     }
 
 
+def credential_status_json(status: StatusEntry | tuple[StatusEntry, ...]) -> dict[str, Any] | list[Any]:
+    """One entry as the object OB 3.0 allows (CredentialStatus is 0..1, DM-23), or several (e.g.
+    revocation and suspension) as a VCDM 2.0 array."""
+    if isinstance(status, StatusEntry):
+        return status_entry_json(status)
+    entries = [status_entry_json(entry) for entry in status]
+    return entries[0] if len(entries) == 1 else entries
+
+
 def build_credential(
     issuer: IssuerProfile,
     achievement: AchievementSpec | dict[str, Any],
@@ -400,10 +409,6 @@ def build_credential(
     if award.related_resources:
         credential["relatedResource"] = [related_resource_json(r) for r in award.related_resources]
     credential["credentialSchema"] = [{"id": ACHIEVEMENT_CREDENTIAL_SCHEMA, "type": SCHEMA_VALIDATOR_TYPE}]
-    if isinstance(award.status, StatusEntry):
-        credential["credentialStatus"] = status_entry_json(award.status)
-    elif award.status:
-        # Several entries (e.g. revocation and suspension) form a VCDM 2.0 array; OB 3.0's
-        # CredentialStatus is 0..1, so the strict schema wants the single object above (DM-23).
-        credential["credentialStatus"] = [status_entry_json(entry) for entry in award.status]
+    if award.status:
+        credential["credentialStatus"] = credential_status_json(award.status)
     return credential

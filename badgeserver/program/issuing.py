@@ -370,19 +370,6 @@ def issue_credential(
     if pair.private_key is None:
         raise IssuingError(f"The key {key.key_name} cannot sign.")
     revocation, suspension, index = status_slot(session, issuer, ctx, now)
-    entries = [
-        build.StatusEntry(
-            list_url=ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index=index
-        )
-    ]
-    if suspension is not None:
-        entries.append(
-            build.StatusEntry(
-                list_url=ctx.urls.status_list(issuer.slug, SUSPENSION, suspension.number),
-                index=index,
-                purpose=SUSPENSION,
-            )
-        )
     credential_id = ctx.new_id()
     unsigned = build.build_credential(
         issuer_profile(issuer, ctx.urls),
@@ -396,7 +383,7 @@ def issue_credential(
             results=results,
             evidence=evidence,
             credits_earned=float(credit),
-            status=entries[0] if len(entries) == 1 else tuple(entries),
+            status=status_entries(ctx, issuer, revocation, suspension, index),
             related_resources=related_resources,
         ),
     )
@@ -424,12 +411,33 @@ def issue_credential(
         replaces_id=replaces,
         **(links or {}),
     )
+    return record_issued(session, row, now)
+
+
+def status_entries(
+    ctx: IssuingContext,
+    issuer: m.Issuer,
+    revocation: m.StatusList,
+    suspension: m.StatusList | None,
+    index: int,
+) -> build.StatusEntry | tuple[build.StatusEntry, ...]:
+    """The credential's status entries: revocation, and suspension when it carries one (same index)."""
+    entry = build.StatusEntry(ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index)
+    if suspension is None:
+        return entry
+    return entry, build.StatusEntry(
+        ctx.urls.status_list(issuer.slug, SUSPENSION, suspension.number), index, SUSPENSION
+    )
+
+
+def record_issued(session: Session, row: m.Credential, now: datetime) -> m.Credential:
+    """Store a newly signed credential and its audit entry."""
     session.add(row)
     session.flush()
     audit.record(
         session,
         actor=None,
-        action=f"credential.issued.{kind}",
+        action=f"credential.issued.{row.kind}",
         subject=row,
         now=now,
         after=audit.snapshot(row, CREDENTIAL_AUDIT_FIELDS),

@@ -27,15 +27,15 @@ from badgeserver.program import audit, notify
 from badgeserver.program.compose import digest_sri
 from badgeserver.program.issuing import (
     CREDENTIAL_AUDIT_FIELDS,
-    REVOCATION,
-    SUSPENSION,
     IssuingContext,
     IssuingError,
     active_key,
     lock_list,
     new_key,
+    record_issued,
     set_bit,
     sign_list,
+    status_entries,
     status_slot,
     verification_method,
 )
@@ -313,15 +313,9 @@ def _reissue_one(
     )
     new_id = ctx.new_id()
     document["id"] = ctx.urls.credential(new_id)
-    entries = [build.StatusEntry(ctx.urls.status_list(issuer.slug, REVOCATION, revocation.number), index)]
-    if suspension is not None:
-        entries.append(
-            build.StatusEntry(
-                ctx.urls.status_list(issuer.slug, SUSPENSION, suspension.number), index, SUSPENSION
-            )
-        )
-    status = [build.status_entry_json(entry) for entry in entries]
-    document["credentialStatus"] = status[0] if len(status) == 1 else status
+    document["credentialStatus"] = build.credential_status_json(
+        status_entries(ctx, issuer, revocation, suspension, index)
+    )
     # A stack or bundle names its components: point at their reissued credentials.
     for item in document.get("relatedResource", []):
         if isinstance(item, dict) and item.get("id") in renamed:
@@ -360,16 +354,6 @@ def _reissue_one(
         suspended_at=old.suspended_at if suspension is not None else None,
         replaces_id=old.id,
     )
-    session.add(row)
     if row.suspended_at is not None and suspension is not None:
         set_bit(lock_list(session, suspension.id), index, True)  # still suspended when reissued
-    session.flush()
-    audit.record(
-        session,
-        actor=None,
-        action=f"credential.issued.{row.kind}",
-        subject=row,
-        now=now,
-        after=audit.snapshot(row, CREDENTIAL_AUDIT_FIELDS),
-    )
-    return row
+    return record_issued(session, row, now)
