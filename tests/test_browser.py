@@ -219,7 +219,11 @@ def test_the_credential_page_verifies_and_shares(browser, site):
     status, body, _ = _fetch(discovery)
     assert status == 200
     oembed = json.loads(body)
-    assert oembed["type"] == "rich" and oembed["html"] == page.locator("#embed-code").input_value()
+    snippet = page.locator("#embed-code").input_value()
+    assert oembed["type"] == "rich" and oembed["html"] == (
+        '<div style="width:160px;height:220px;overflow:hidden;font:12px/1.25 sans-serif;text-align:center">'
+        f"{snippet}</div>"
+    )
     # The QR code on the page loaded.
     assert page.locator("figure.qr img").evaluate("img => img.complete && img.naturalWidth > 0")
     context.close()

@@ -312,7 +312,7 @@ def test_the_social_card_is_a_cached_1200_by_630_png(client, earned_credential):
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     with Image.open(io.BytesIO(data)) as card:
         assert card.size == (1200, 630)
-    assert answer.headers["Cache-Control"] == IMMUTABLE
+    assert answer.headers["Cache-Control"] == "public, max-age=86400"  # a revocation reaches it in a day
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     etag = answer.headers["ETag"]
     again = client.get(f"/credentials/{earned_credential}/card.png", headers={"If-None-Match": etag})
@@ -352,15 +352,21 @@ def test_oembed_answers_for_a_public_credential_page(client, earned_credential):
         "author_name": "Ana Núñez",
         "provider_name": "Educator Microcredentials",
         "provider_url": BASE,
-        "cache_age": 86400,
-        "html": links.embed_html(embed, 100),
+        "cache_age": 3600,
+        "html": (  # too narrow for the caption: the badge alone, in a box of the declared size
+            '<div style="width:100px;height:100px;overflow:hidden;font:12px/1.25 sans-serif;'
+            f'text-align:center">{links.embed_html(embed, 100, caption=False)}</div>'
+        ),
         "width": 100,
-        "height": 160,
+        "height": 100,
     }
     full = client.get(f"/oembed?url={quote(page_url + '/')}").get_json()  # format defaults to json
     assert full["width"] == 160 and full["thumbnail_url"] == f"{page_url}/card.png"
     upper = client.get(f"/oembed?url={quote(f'{BASE}/credentials/{earned_credential.upper()}')}")
     assert upper.status_code == 200
+    for broken in ("http://[::1/", "https://[localhost:5000]/x"):  # a host urlsplit cannot parse
+        refused = client.get(f"/oembed?url={quote(broken, safe='')}")
+        assert refused.status_code == 400, broken
 
 
 @pytest.mark.parametrize(
@@ -505,7 +511,7 @@ def test_the_profile_groups_public_credentials_and_adds_up_their_credit(app, cli
     names = [a["href"] for a in page.anchors if "/credentials/" in a.get("href", "")]
     assert set(names) == {f"{BASE}/credentials/{c}" for c in [first, *more]}
     # Three microcredentials at 0.5; the stack and the bundle of the mini catalog add 0.
-    assert "<strong>1.5 credit</strong> in total" in text
+    assert "<strong>1.5 credits</strong> in total" in text
     assert "ana@example.org" not in text
 
     # A private credential leaves the profile and its total.
@@ -528,13 +534,31 @@ def test_the_profile_groups_public_credentials_and_adds_up_their_credit(app, cli
         ana = accounts.find_person(session, "ana@example.org")
     for wrong in (str(ana.id), "ana@example.org", "ANA-NUNEZ", "ana-nune"):
         assert client.get(f"/earners/{quote(wrong)}", headers={"Accept": BROWSER}).status_code == 404
-    # A new handle retires the old address.
+    # A new handle retires the old address, which stays hers and leads to the new one.
     assert owner.post("/sharing/profile", {"profile_public": "1", "handle": "ana-n"}).status_code == 303
-    assert client.get("/earners/ana-nunez").status_code == 404
+    moved = client.get("/earners/ana-nunez")
+    assert (moved.status_code, moved.headers["Location"]) == (301, "/earners/ana-n")
     assert client.get("/earners/ana-n").status_code == 200
-    # Private again: 404 for everyone else.
+    # Private again: 404 for everyone else, at the new address and the old.
     assert owner.post("/sharing/profile", {"handle": ""}).status_code == 303
     assert client.get("/earners/ana-n").status_code == 404
+    assert client.get("/earners/ana-nunez").status_code == 404
+
+
+def test_a_retired_handle_is_never_given_to_another_earner(app, client, earn):
+    earn(email="maya@example.org")
+    earn(email="luis@example.org")
+    maya, luis = Signed(app, "maya@example.org"), Signed(app, "luis@example.org")
+    assert maya.post("/sharing/profile", {"profile_public": "1", "handle": "maya-torres"}).status_code == 303
+    assert maya.post("/sharing/profile", {"profile_public": "1", "handle": "maya-t2"}).status_code == 303
+    taken = luis.post("/sharing/profile", {"profile_public": "1", "handle": "maya-torres"})
+    assert taken.status_code == 409 and "The handle &#39;maya-torres&#39; is taken" in taken.get_data(
+        as_text=True
+    )
+    # Maya may take her old handle back; the one she leaves is then reserved to her.
+    assert maya.post("/sharing/profile", {"profile_public": "1", "handle": "maya-torres"}).status_code == 303
+    assert client.get("/earners/maya-torres").status_code == 200
+    assert client.get("/earners/maya-t2").headers["Location"] == "/earners/maya-torres"
 
 
 def test_profile_settings_refuse_a_bad_or_taken_handle(app, client, earn):
@@ -646,3 +670,59 @@ def test_import_stores_the_linkedin_organization_id(app, tmp_path):
         summary = import_catalog(session, plain, now=datetime.now(UTC))
         assert "issuer usbe" in summary.updated
         assert session.scalar(select(m.Issuer)).linkedin_organization_id is None
+
+
+def test_a_revoked_credential_is_not_offered_for_sharing(app, client, earned_credential):
+    page_url = f"{BASE}/credentials/{earned_credential}"
+    before = client.get(f"/credentials/{earned_credential}", headers={"Accept": BROWSER}).get_data(
+        as_text=True
+    )
+    assert 'property="og:image"' in before and "application/json+oembed" in before
+    change_status(app, earned_credential, "revoke")
+    page = client.get(f"/credentials/{earned_credential}", headers={"Accept": BROWSER})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "The issuer revoked this credential on" in text
+    assert 'property="og:image"' not in text and "application/json+oembed" not in text
+    assert 'rel="canonical"' in text
+    card = client.get(f"/credentials/{earned_credential}/card.png")
+    assert card.status_code == 404
+    embed = client.get(f"/oembed?url={quote(page_url, safe='')}")
+    assert (embed.status_code, embed.get_json()["detail"]) == (
+        404,
+        "This credential is revoked; it is not offered for embedding.",
+    )
+
+
+def test_the_earner_chooses_the_name_on_new_credentials(app, client, earn):
+    earn(email="name@example.org", public_name=None)
+    me = Signed(app, "name@example.org")
+    assert me.post("/sharing/name", {"public_name": "  Zoë   O’Brien "}).status_code == 303
+    with services(app).db.read() as session:
+        assert accounts.find_person(session, "name@example.org").public_name == "Zoë O’Brien"
+    for hostile, message in (
+        ("evil\u202eevil", "The name holds invisible or control characters; type it as plain text."),
+        ("a\u200bb", "The name holds invisible or control characters; type it as plain text."),
+        ("x" * 101, "The name is longer than 100 characters."),
+    ):
+        refused = me.post("/sharing/name", {"public_name": hostile})
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True), hostile
+    assert me.post("/sharing/name", {"public_name": ""}).status_code == 303
+    with services(app).db.read() as session:
+        assert accounts.find_person(session, "name@example.org").public_name is None
+    headers = _token(app, "name@example.org", ("submissions:write",))
+    api = client.put("/api/v1/sharing/name", json={"name": "Zoe"}, headers=headers)
+    assert api.status_code == 200 and api.get_json()["profile"]["name"] == "Zoe"
+    bad = client.put("/api/v1/sharing/name", json={"name": 7}, headers=headers)
+    assert (bad.status_code, bad.get_json()["detail"]) == (
+        400,
+        "Give 'name' as a string, or null to keep your name private.",
+    )
+
+
+def test_the_earners_own_view_of_a_public_page_is_never_cached_for_others(app, client, earn):
+    credential_id = earn(email="own@example.org")
+    me = Signed(app, "own@example.org")
+    mine = me.client.get(f"/credentials/{credential_id}")
+    assert mine.status_code == 200 and mine.headers["Cache-Control"] == "private, no-store"
+    stranger = client.get(f"/credentials/{credential_id}", headers={"Accept": BROWSER})
+    assert "Cookie" in stranger.headers["Vary"] and "private" not in stranger.headers.get("Cache-Control", "")

@@ -181,10 +181,10 @@ def test_the_embed_caption_without_a_published_name():
     ("maxwidth", "maxheight", "expected"),
     [
         (None, None, (160, 220, 160, True)),
-        (100, None, (100, 160, 100, True)),
+        (100, None, (100, 100, 100, False)),  # too narrow for a caption
         (500, 500, (160, 220, 160, True)),
-        (None, 100, (40, 100, 40, True)),
-        (None, 76, (16, 76, 16, True)),
+        (None, 100, (160, 100, 40, True)),
+        (None, 76, (160, 76, 16, True)),
         (None, 75, (75, 75, 75, False)),
         (30, 50, (30, 30, 30, False)),
         (16, 16, (16, 16, 16, False)),
@@ -216,8 +216,11 @@ def test_oembed_document_and_its_thumbnail_only_where_it_fits():
         "author_name": "Maya Torres",
         "provider_name": "Site",
         "provider_url": "https://badges.example.org",
-        "cache_age": 86400,
-        "html": links.embed_html(embed),
+        "cache_age": 3600,
+        "html": (
+            '<div style="width:160px;height:220px;overflow:hidden;font:12px/1.25 sans-serif;'
+            f'text-align:center">{links.embed_html(embed)}</div>'
+        ),
         "width": 160,
         "height": 220,
         "thumbnail_url": PAGE + "/card.png",

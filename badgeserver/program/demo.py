@@ -163,7 +163,7 @@ class _Run:
                 educator,
                 url=f"https://video.example.org/{educator.email.split('@')[0]}/{version.microcredential.slug}",
                 title="Classroom video",
-                description="Ten minutes of students at work (shared with reviewers only).",
+                description="Ten minutes of students at work, with their permission.",
                 now=self.clock(),
             )
 

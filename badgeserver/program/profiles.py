@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -65,6 +66,53 @@ def earner_by_handle(session: Session, handle: str) -> m.Person | None:
     return person if person is not None and person.active else None
 
 
+def earner_by_retired_handle(session: Session, handle: str) -> m.Person | None:
+    """The active person who used to have `handle` (their links on CVs still lead to them), or None."""
+    if not HANDLE.match(handle):
+        return None
+    retired = session.get(m.RetiredHandle, handle)
+    person = None if retired is None else session.get(m.Person, retired.person_id)
+    return person if person is not None and person.active else None
+
+
+MAX_PUBLIC_NAME = 100
+
+
+def check_public_name(text: str | None) -> str | None:
+    """The name an earner publishes on new credentials, trimmed; None keeps the name private.
+
+    Control and format characters (line breaks, zero-width and bidirectional overrides that could make
+    "evil" read as "live") are refused: the name is signed into credentials and drawn on cards.
+    """
+    name = " ".join((text or "").split())
+    if not name:
+        return None
+    if len(name) > MAX_PUBLIC_NAME:
+        raise InputError(f"The name is longer than {MAX_PUBLIC_NAME} characters.")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in name):
+        raise InputError("The name holds invisible or control characters; type it as plain text.")
+    return name
+
+
+def set_public_name(session: Session, person: m.Person, text: str | None, *, now: datetime) -> m.Person:
+    """Set (or clear) the name the earner's new credentials carry; issued credentials keep theirs."""
+    name = check_public_name(text)
+    if name != person.public_name:
+        before = audit.snapshot(person, ("id", "public_name"))
+        person.public_name = name
+        session.flush()
+        audit.record(
+            session,
+            actor=person,
+            action="person.public_name",
+            subject=person,
+            now=now,
+            before=before,
+            after=audit.snapshot(person, ("id", "public_name")),
+        )
+    return person
+
+
 def set_profile(
     session: Session,
     person: m.Person,
@@ -79,8 +127,15 @@ def set_profile(
     chosen = check_handle(handle) if handle else None
     if chosen is not None and chosen != person.profile_handle:
         taken = session.scalar(select(m.Person.id).where(m.Person.profile_handle == chosen))
-        if taken is not None:
+        retired = session.get(m.RetiredHandle, chosen)
+        if taken is not None or (retired is not None and retired.person_id != person.id):
+            # A retired handle stays its earner's: links to it must never lead to someone else.
             raise HandleTaken(f"The handle {chosen!r} is taken; choose another.")
+        if retired is not None:
+            session.delete(retired)  # the earner takes their old handle back
+        if person.profile_handle is not None:
+            session.add(m.RetiredHandle(handle=person.profile_handle, person_id=person.id, retired_at=now))
+        session.flush()
         person.profile_handle = chosen
     elif person.profile_handle is None:
         person.profile_handle = new_handle()

@@ -13,7 +13,8 @@ LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
 EMBED_SIDE = 160  # the badge's side in the embed snippet, in CSS pixels
 EMBED_TEXT_HEIGHT = 60  # room for the line of text under the badge
 MIN_EMBED_SIDE = 16
-OEMBED_CACHE_SECONDS = 86400
+MIN_CAPTION_WIDTH = 120  # narrower than this, the caption would wrap into a column of words
+OEMBED_CACHE_SECONDS = 3600  # an hour: a revocation reaches embedding sites soon
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,9 @@ def oembed_size(maxwidth: int | None, maxheight: int | None) -> tuple[int, int, 
     """The embed's (width, height, badge side, with caption) within maxwidth and maxheight."""
     width_room = EMBED_SIDE if maxwidth is None else min(EMBED_SIDE, maxwidth)
     height_room = None if maxheight is None else maxheight
-    with_caption = height_room is None or height_room - EMBED_TEXT_HEIGHT >= MIN_EMBED_SIDE
+    with_caption = width_room >= MIN_CAPTION_WIDTH and (
+        height_room is None or height_room - EMBED_TEXT_HEIGHT >= MIN_EMBED_SIDE
+    )
     side = width_room
     if height_room is not None:
         side = min(side, height_room - EMBED_TEXT_HEIGHT if with_caption else height_room)
@@ -170,7 +173,8 @@ def oembed_size(maxwidth: int | None, maxheight: int | None) -> tuple[int, int, 
             f"maxwidth and maxheight must leave at least {MIN_EMBED_SIDE} pixels for the badge."
         )
     height = side + EMBED_TEXT_HEIGHT if with_caption else side
-    return side, height, side, with_caption
+    # With a caption the box is as wide as the room (the text needs it); without, as wide as the badge.
+    return (width_room if with_caption else side), height, side, with_caption
 
 
 def oembed_document(
@@ -191,7 +195,11 @@ def oembed_document(
         "provider_name": provider_name,
         "provider_url": provider_url,
         "cache_age": OEMBED_CACHE_SECONDS,
-        "html": embed_html(embed, side, caption=with_caption),
+        # A box of exactly the declared size: a long caption is clipped, never spills out of it.
+        "html": (
+            f'<div style="width:{width}px;height:{height}px;overflow:hidden;font:12px/1.25 sans-serif;'
+            f'text-align:center">{embed_html(embed, side, caption=with_caption)}</div>'
+        ),
         "width": width,
         "height": height,
     }

@@ -190,6 +190,15 @@ class Person(Base):
     profile_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class RetiredHandle(Base):
+    """A profile handle its earner moved away from: reserved to them, and sent on to their new one."""
+
+    __tablename__ = "retired_handles"
+    handle: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    retired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Submission(Base):
     """An educator's work toward one microcredential version, across all its attempts."""
 

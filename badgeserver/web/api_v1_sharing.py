@@ -56,6 +56,21 @@ def profile() -> Response:
         return jsonify(sharing_view(session, person, svc.urls, svc.clock()))
 
 
+@bp.put("/sharing/name")
+@csrf_exempt
+@api_auth("submissions:write")
+def public_name() -> Response:
+    """Set the name my new credentials carry: {"name": "Maya Torres"}; null or "" keeps it private."""
+    body = json_body()
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InputError("Give 'name' as a string, or null to keep your name private.")
+    svc = services()
+    with svc.db.transaction() as session:
+        person = profiles.set_public_name(session, actor(session), name, now=svc.clock())
+        return jsonify(sharing_view(session, person, svc.urls, svc.clock()))
+
+
 @bp.put("/credentials/<uuid:credential_id>/visibility")
 @csrf_exempt
 @api_auth("submissions:write")

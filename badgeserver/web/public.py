@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, g, render_template
 from sqlalchemy import select
 from werkzeug.routing import BaseConverter
 
@@ -37,6 +37,8 @@ STATUS_CACHE = "public, max-age=300"
 def _vary(response: Response) -> Response:
     """Pages and documents share URLs and differ by Accept, so caches must key on it."""
     response.vary.add("Accept")
+    if g.get("earner_view_possible"):
+        response.vary.add("Cookie")  # a signed-in earner sees their own view of the same URL
     return keep_private(response)
 
 
@@ -80,6 +82,10 @@ def credential(credential_id: Any) -> Response | str:
         document = json.loads(row.signed_json)
         report = svc.verifier().verify_text(row.signed_json)
         said = share.facts(document)
+        owner = is_owner(row)
+        g.earner_view_possible = True
+        if owner:  # the earner's own view says "this is your credential": for their browser alone
+            g.private_credential = True
         return render_template(
             "credential.html",
             row=row,
@@ -91,7 +97,7 @@ def credential(credential_id: Any) -> Response | str:
             share=share.share_page(row, said, svc.urls),
             standing=published.credential_state(row, svc.clock()),
             replacement=session.scalar(select(m.Credential.id).where(m.Credential.replaces_id == row.id)),
-            owner=is_owner(row),
+            owner=owner,
             long_date=share.long_date,
             site_name=share.SITE_NAME,
         )

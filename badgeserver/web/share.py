@@ -11,8 +11,9 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from badgeserver.program import profiles
 from badgeserver.program import public as published
@@ -30,6 +31,7 @@ bp.after_request(keep_private)
 
 SITE_NAME = "Educator Microcredentials"
 UUID = "<uuid:credential_id>"
+CARD_CACHE = "public, max-age=86400"
 OEMBED_CACHE = "public, max-age=3600"  # a revocation reaches embedding sites within the hour
 _CREDENTIAL_PATH = re.compile(
     r"^/credentials/(?P<id>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})/?$"
@@ -175,13 +177,17 @@ def card(credential_id: Any) -> Response:
     svc = services()
     with svc.db.read() as session:
         row = visible_credential(session, str(credential_id))
+        standing = published.credential_state(row, svc.clock())
+        if standing.code in ("revoked", "suspended", "unverifiable"):
+            abort(404, description=f"This credential is {standing.code}; it has no social card.")
         image = badge_image(session, row, "png")
         document = json.loads(row.signed_json)
         site = urlsplit(svc.urls.base).netloc
         # The card follows from the signed JSON, the badge and the site: its ETag is known before drawing.
         seed = "\n".join((images.CARD_VERSION, site, image.sha256, row.signed_json))
         etag = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]
-        cache = PRIVATE_CACHE if not row.public else IMMUTABLE
+        # A day, not a year: a revocation must reach the sites that show the card.
+        cache = PRIVATE_CACHE if not row.public else CARD_CACHE
         if request.if_none_match.contains(etag):
             response = Response(status=304)
         else:
@@ -244,8 +250,12 @@ def oembed() -> Response:
     url = request.args.get("url", "").strip()
     if not url:
         return _problem(400, "Bad Request", "Give the credential page's address as url.")
-    parts = urlsplit(url) if len(url) <= MAX_OEMBED_URL else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url) if len(url) <= MAX_OEMBED_URL else None
+        host = parts.hostname if parts is not None else None  # parses the host: "[::1" raises here
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
         return _problem(400, "Bad Request", "url must be the http or https address of a credential page.")
     sizes = [_dimension("maxwidth"), _dimension("maxheight")]
     for size in sizes:
@@ -296,11 +306,14 @@ def oembed() -> Response:
 
 
 @bp.get("/earners/<slug:handle>")
-def earner(handle: str) -> Response:
+def earner(handle: str) -> Response | WerkzeugResponse:
     """An earner's public profile: the credentials they made public, by bundle and stack, and the credit."""
     svc = services()
     with svc.db.read() as session:
         person = profiles.earner_by_handle(session, handle)
+        moved = None if person is not None else profiles.earner_by_retired_handle(session, handle)
+        if moved is not None and moved.profile_public and moved.profile_handle:
+            return redirect(f"/earners/{moved.profile_handle}", 301)  # an old address, kept working
         viewer = current_person()
         owner = person is not None and viewer is not None and viewer.id == person.id
         if person is None or not (person.profile_public or owner):

@@ -109,6 +109,11 @@ def paths() -> dict[str, Any]:
                 {"profile_public": FLAG, "handle": TEXT},
             )
         },
+        "/sharing/name": {
+            "post": _form(
+                "Set the name your new credentials carry (empty: keep it private)", {"public_name": TEXT}
+            )
+        },
         "/sharing/credentials/{credential_id}": {
             "post": _form(
                 "Make one of your credentials public (public=1) or private (public=0)",
@@ -126,6 +131,13 @@ def paths() -> dict[str, Any]:
                 "Make my profile public or private, optionally with a handle (submissions:write)",
                 body=_json({"public": {"type": "boolean"}, "handle": TEXT}, ["public"]),
                 errors=("400", "403", "409"),
+            )
+        },
+        "/api/v1/sharing/name": {
+            "put": _api(
+                "Set the name my new credentials carry; null keeps it private (submissions:write)",
+                body=_json({"name": {"type": "string", "nullable": True}}, []),
+                errors=("400", "403"),
             )
         },
         "/api/v1/credentials/{credential_id}/visibility": {

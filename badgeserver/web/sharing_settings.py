@@ -106,6 +106,26 @@ def profile() -> Response:
     return redirect(url_for("sharing_settings.settings"), 303)
 
 
+@bp.post("/sharing/name")
+@login_required("educator")
+def public_name() -> Response:
+    """Set the name your new credentials carry (empty: keep your name private)."""
+    text = request.form.get("public_name") or ""
+    svc = services()
+    try:
+        with svc.db.transaction() as session:
+            person = profiles.set_public_name(session, actor(session), text, now=svc.clock())
+            name = person.public_name
+    except BadgeServerError as exc:
+        return _page(status_for(exc), errors_of(exc, "public_name"), {"public_name": text})
+    flash(
+        f"Credentials you earn from now on name you as {name}."
+        if name
+        else "Credentials you earn from now on keep your name private."
+    )
+    return redirect(url_for("sharing_settings.settings"), 303)
+
+
 @bp.post("/sharing/credentials/<uuid:credential_id>")
 @login_required("educator")
 def credential(credential_id: Any) -> Response:

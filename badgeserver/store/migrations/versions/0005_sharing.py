@@ -24,9 +24,18 @@ def upgrade() -> None:
             sa.Column("profile_public", sa.Boolean(), nullable=False, server_default=sa.false())
         )
         batch_op.create_unique_constraint("uq_people_profile_handle", ["profile_handle"])
+    op.create_table(
+        "retired_handles",
+        sa.Column("handle", sa.String(length=40), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("retired_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["person_id"], ["people.id"]),
+        sa.PrimaryKeyConstraint("handle"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("retired_handles")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_constraint("uq_people_profile_handle", type_="unique")
         batch_op.drop_column("profile_public")
