@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -156,10 +157,10 @@ def change_status(
         raise StatusChangeError("No credential matches the selection.")
     result = ChangeResult(action=action)
     touched: dict[int, m.StatusList] = {}
-    queue = [(row, reason) for row in _locked(session, rows)]
+    queue = deque((row, reason) for row in _locked(session, rows))
     seen = {row.id for row, _ in queue}
     while queue:
-        row, why_changed = queue.pop(0)
+        row, why_changed = queue.popleft()
         why = _refusal(row, action)
         if why is not None:
             result.unchanged.append((row.id, why))
@@ -184,7 +185,7 @@ def change_status(
                     seen.add(group.id)
                     result.cascaded.append(group.id)
                     queue.append((group, f"A credential it was composed from was revoked ({row.id})."))
-    _notify_earners(session, ctx, now, action, [row for row in rows if row.id in set(result.changed)], result)
+    _notify_earners(session, ctx, now, action, rows, result)
     for status_list in touched.values():
         if status_list.signed_json is None:  # its bits changed
             sign_list(session, status_list, ctx, now)
