@@ -164,12 +164,40 @@ def top_scores(rubric: list[dict[str, Any]]) -> dict[str, str]:
     return {str(c["id"]): str(c["levels"][-1]["id"]) for c in rubric}
 
 
+def earn_submission(svc: Any, session: Any, educator: Any, reviewer: Any, slug: str, now: datetime) -> Any:
+    """Start, pay for, submit and award one submission of `slug`; the review outcome."""
+    from badgeserver.program import evidence
+    from badgeserver.program import submissions as sub
+
+    submission = sub.start_submission(session, educator, slug, now=now)
+    evidence.add_link(
+        session,
+        submission,
+        educator,
+        url="https://example.org/lesson-plan",
+        title="Lesson plan",
+        description="The plan.",
+        now=now,
+    )
+    sub.record_fee(session, submission, educator, now=now)
+    prompts = submission.version.reflection_prompts
+    sub.submit_attempt(session, submission, reflections=[f"Answer {n}" for n in range(len(prompts))], now=now)
+    return sub.review_submission(
+        session,
+        submission,
+        reviewer,
+        scores=top_scores(submission.version.rubric),
+        feedback={},
+        now=now,
+        issuing=svc.issuing,
+    )
+
+
 @pytest.fixture()
 def earn(app: Any, imported: Any) -> Callable[..., str]:
     """A helper: one educator's submission, reviewed as earned; returns the credential id."""
     from sqlalchemy import select
 
-    from badgeserver.program import evidence
     from badgeserver.program import submissions as sub
     from badgeserver.store import models as m
     from badgeserver.web.services import services
@@ -197,30 +225,7 @@ def earn(app: Any, imported: Any) -> Callable[..., str]:
                 public_name=public_name,
                 now=now,
             )
-            submission = sub.start_submission(session, educator, slug, now=now)
-            prompts = submission.version.reflection_prompts
-            evidence.add_link(
-                session,
-                submission,
-                educator,
-                url="https://example.org/lesson-plan",
-                title="Lesson plan",
-                description="The plan.",
-                now=now,
-            )
-            sub.record_fee(session, submission, educator, now=now)
-            sub.submit_attempt(
-                session, submission, reflections=[f"Answer {n}" for n in range(len(prompts))], now=now
-            )
-            outcome = sub.review_submission(
-                session,
-                submission,
-                reviewer,
-                scores=top_scores(submission.version.rubric),
-                feedback={},
-                now=now,
-                issuing=svc.issuing,
-            )
+            outcome = earn_submission(svc, session, educator, reviewer, slug, now)
             assert outcome.credential is not None
             return outcome.credential.id
 

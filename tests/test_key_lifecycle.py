@@ -16,6 +16,7 @@ from badgeserver.program.public import did_document
 from badgeserver.store import models as m
 from badgeserver.verify import report as r
 from badgeserver.web.services import services
+from tests.conftest import earn_submission
 
 pytestmark = pytest.mark.store
 
@@ -163,32 +164,13 @@ def test_reissue_re_signs_with_the_current_key_and_revokes_the_old(app, client, 
 
 def earn_the_stack(app: Any, earn: Any) -> tuple[list[str], str, str]:
     """One educator earns both members of the "methods" stack: (components, stack, bundle)."""
-    from badgeserver.program import evidence
-    from tests.conftest import top_scores
-
     parts = [earn("student-sensemaking", email="s@example.org")]
     svc = services(app)
     now = datetime.now(UTC)
     with svc.db.transaction() as session:
         person = session.scalar(select(m.Person).where(m.Person.email == "s@example.org"))
         reviewer = session.scalar(select(m.Person).where(m.Person.email == "reviewer@example.org"))
-        submission = sub.start_submission(session, person, "instructional-models", now=now)
-        evidence.add_link(
-            session, submission, person, url="https://example.org/x", title="X", description="", now=now
-        )
-        sub.record_fee(session, submission, person, now=now)
-        sub.submit_attempt(
-            session, submission, reflections=["a"] * len(submission.version.reflection_prompts), now=now
-        )
-        outcome = sub.review_submission(
-            session,
-            submission,
-            reviewer,
-            scores=top_scores(submission.version.rubric),
-            feedback={},
-            now=now,
-            issuing=svc.issuing,
-        )
+        outcome = earn_submission(svc, session, person, reviewer, "instructional-models", now)
         parts.append(outcome.credential.id)
         composites = {row.kind: row.id for row in outcome.composites}
     return parts, composites["stack"], composites["bundle"]

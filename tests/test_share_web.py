@@ -16,7 +16,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from badgeserver import bakery
-from badgeserver.program import accounts, evidence, profiles, revocation
+from badgeserver.program import accounts, profiles, revocation
 from badgeserver.program import submissions as sub
 from badgeserver.program.catalog import load_catalog
 from badgeserver.program.catalog_import import import_catalog
@@ -25,7 +25,7 @@ from badgeserver.store import models as m
 from badgeserver.verify import report as r
 from badgeserver.web.negotiate import IMMUTABLE
 from badgeserver.web.services import services
-from tests.conftest import top_scores
+from tests.conftest import earn_submission
 from tests.support.mini_catalog import CATALOG, write_mini_catalog
 
 pytestmark = pytest.mark.store
@@ -132,20 +132,7 @@ def earn_more(app: Any, email: str, slug: str) -> list[str]:
     with svc.db.transaction() as session:
         educator = accounts.find_person(session, email)
         reviewer = accounts.find_person(session, "reviewer@example.org")
-        submission = sub.start_submission(session, educator, slug, now=now)
-        evidence.add_link(session, submission, educator, url="https://example.org/p", title="Plan", now=now)
-        sub.record_fee(session, submission, educator, now=now)
-        prompts = submission.version.reflection_prompts
-        sub.submit_attempt(session, submission, reflections=["A"] * len(prompts), now=now)
-        outcome = sub.review_submission(
-            session,
-            submission,
-            reviewer,
-            scores=top_scores(submission.version.rubric),
-            feedback={},
-            now=now,
-            issuing=svc.issuing,
-        )
+        outcome = earn_submission(svc, session, educator, reviewer, slug, now)
         assert outcome.credential is not None
         return [outcome.credential.id, *(c.id for c in outcome.composites)]
 

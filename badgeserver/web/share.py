@@ -127,6 +127,17 @@ def card_url(urls: Urls, credential_id: str) -> str:
     return f"{urls.credential(credential_id)}/card.png"
 
 
+def embed_of(page: str, said: Facts) -> links.Embed:
+    """What an embed shows: the stable badge image linking to the credential page."""
+    return links.Embed(
+        page_url=page,
+        image_url=f"{page}.png",
+        achievement=said.achievement,
+        issuer=said.issuer,
+        earner=said.earner,
+    )
+
+
 def share_page(row: m.Credential, said: Facts, urls: Urls) -> SharePage:
     """The share links, LinkedIn fields, embed snippet, card and QR URLs of one credential."""
     page = urls.credential(row.id)
@@ -145,13 +156,7 @@ def share_page(row: m.Credential, said: Facts, urls: Urls) -> SharePage:
         f"{earned}Issued by {said.issuer} on {long_date(issued)}. "
         "An Open Badges credential anyone can verify."
     )
-    embed = links.Embed(
-        page_url=page,
-        image_url=f"{page}.png",
-        achievement=said.achievement,
-        issuer=said.issuer,
-        earner=said.earner,
-    )
+    embed = embed_of(page, said)
     return SharePage(
         page_url=page,
         title=said.achievement,
@@ -278,13 +283,7 @@ def oembed() -> Response:
             )
         said = facts(json.loads(row.signed_json))
         page = svc.urls.credential(row.id)
-    embed = links.Embed(
-        page_url=page,
-        image_url=f"{page}.png",
-        achievement=said.achievement,
-        issuer=said.issuer,
-        earner=said.earner,
-    )
+    embed = embed_of(page, said)
     try:
         document = links.oembed_document(
             embed,
