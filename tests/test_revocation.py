@@ -16,6 +16,7 @@ from badgeserver.program import submissions as sub
 from badgeserver.program.public import credential_state
 from badgeserver.program.revocation import Selection, StatusChangeError
 from badgeserver.program.submissions import Forbidden
+from badgeserver.program.urls import Urls
 from badgeserver.store import models as m
 from badgeserver.verify import report as r
 from badgeserver.web.services import services
@@ -23,6 +24,7 @@ from badgeserver.web.services import services
 pytestmark = pytest.mark.store
 
 BASE = "http://localhost:5000"
+URLS = Urls(BASE)
 REVOCATION_LIST = f"{BASE}/status/usbe/revocation/1"
 SUSPENSION_LIST = f"{BASE}/status/usbe/suspension/1"
 VECTOR_INDEX = 94567  # ../shared/reference bitstring-status-list expected.json: byte 11820, mask 0x01
@@ -257,13 +259,13 @@ def test_bulk_selection_by_earner_by_microcredential_and_by_ids(app, earn, staff
     ana_ss = earn("student-sensemaking", email="ana2@example.org")
     bo_cc = earn("crosscutting-concepts", email="bo@example.org")
     with services(app).db.read() as session:
-        found = revocation.select_credentials(session, Selection(microcredential="crosscutting-concepts"))
+        found = revocation.select_credentials(session, Selection(microcredential="crosscutting-concepts"), URLS)
         assert sorted(row.id for row in found) == sorted([ana_cc, bo_cc])
         found = revocation.select_credentials(
-            session, Selection(earner_email="ANA@example.org ", microcredential="crosscutting-concepts")
+            session, Selection(earner_email="ANA@example.org ", microcredential="crosscutting-concepts"), URLS
         )
         assert [row.id for row in found] == [ana_cc]
-        found = revocation.select_credentials(session, Selection(ids=(ana_ss.upper(), bo_cc)))
+        found = revocation.select_credentials(session, Selection(ids=(ana_ss.upper(), bo_cc)), URLS)
         assert sorted(row.id for row in found) == sorted([ana_ss, bo_cc])
     result = change(
         app, staff, "revoke", Selection(microcredential="crosscutting-concepts"), reason="Rubric error."
@@ -463,9 +465,30 @@ def test_credentials_are_named_by_id_urn_or_url(app, earn, staff):
             f"{BASE}/credentials/{credential_id}",
             f"{BASE}/credentials/{credential_id}.json",
         ):
-            assert [row.id for row in revocation.select_credentials(session, Selection(ids=(value,)))] == [
-                credential_id
-            ]
+            found = revocation.select_credentials(session, Selection(ids=(value,)), URLS)
+            assert [row.id for row in found] == [credential_id]
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "https://elsewhere.example/credentials/",
+        "http://localhost:5001/credentials/",
+        "https://localhost:5000/credentials/",
+        "http://localhost:5000/other/credentials/",
+    ],
+)
+def test_a_url_of_another_site_names_no_credential_here(app, earn, staff, prefix):
+    credential_id = earn()
+    value = prefix + credential_id
+    with pytest.raises(StatusChangeError) as caught:
+        change(app, staff, "revoke", Selection(ids=(value,)), reason="Pasted from another site.")
+    shown = value if len(value) <= 60 else value[:60] + "…"
+    assert caught.value.message == (
+        f"'{shown}' is not a credential of this site (its URLs begin http://localhost:5000/credentials/)."
+    )
+    with services(app).db.read() as session:
+        assert session.get(m.Credential, credential_id).revoked_at is None
 
 
 def test_revoking_a_component_revokes_the_stack_and_bundle_built_on_it(app, earn, staff):

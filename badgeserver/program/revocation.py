@@ -21,6 +21,7 @@ from badgeserver.identity import is_email
 from badgeserver.program import audit, notify
 from badgeserver.program.issuing import IssuingContext, lock_list, set_bit, sign_list
 from badgeserver.program.submissions import Forbidden
+from badgeserver.program.urls import Urls
 from badgeserver.store import models as m
 
 ACTIONS = ("revoke", "suspend", "reinstate")
@@ -49,11 +50,19 @@ def shown(value: str, limit: int = 60) -> str:
     return text + ("…" if len(value) > limit else "")
 
 
-def credential_id(value: str) -> str:
-    """The credential id in `value` (an id, urn:uuid:<id> or the credential's URL), lower-cased."""
-    found = _CREDENTIAL_ID.match(value.strip().lower())
+def credential_id(value: str, urls: Urls) -> str:
+    """The credential id in `value` (an id, urn:uuid:<id> or this site's URL of it), lower-cased.
+
+    A URL on another site is refused: a credential there is not this site's to change, even when its
+    id happens to match one here."""
+    text = value.strip().lower()
+    found = _CREDENTIAL_ID.match(text)
     if found is None:
         raise StatusChangeError(f"'{shown(value)}' is not a credential id.")
+    if text.startswith(("http://", "https://")) and not text.startswith(urls.credential("").lower()):
+        raise StatusChangeError(
+            f"'{shown(value)}' is not a credential of this site (its URLs begin {urls.credential('')})."
+        )
     return found.group(1)
 
 
@@ -87,13 +96,13 @@ class ChangeResult:
     cascaded: list[str] = field(default_factory=list)  # stacks and bundles revoked with a component
 
 
-def select_credentials(session: Session, selection: Selection) -> list[m.Credential]:
+def select_credentials(session: Session, selection: Selection, urls: Urls) -> list[m.Credential]:
     """The credentials the selection names, oldest first; unknown ids, earners or slugs are errors."""
     if selection.empty():
         raise StatusChangeError("Name the credentials: by id, by earner, or by microcredential.")
     query = select(m.Credential)
     if selection.ids:
-        ids = sorted({credential_id(value) for value in selection.ids[: MAX_IDS * 4]})
+        ids = sorted({credential_id(value, urls) for value in selection.ids[: MAX_IDS * 4]})
         if len(ids) > MAX_IDS or len(selection.ids) > MAX_IDS * 4:
             raise StatusChangeError(f"At most {MAX_IDS} credentials may be changed at once.")
         found: set[str] = set()
@@ -152,7 +161,7 @@ def change_status(
         raise StatusChangeError(f"The reason is longer than {MAX_REASON} characters.")
     if reason is not None and _CONTROL.search(reason):
         raise StatusChangeError("The reason holds control characters; write it as plain text.")
-    rows = select_credentials(session, selection)
+    rows = select_credentials(session, selection, ctx.urls)
     if not rows:
         raise StatusChangeError("No credential matches the selection.")
     result = ChangeResult(action=action)

@@ -54,7 +54,7 @@ def _page(status: int = 200, errors: Errors | None = None) -> Response:
     if not selection.empty():
         try:
             with svc.db.read() as session:
-                found = revocation.select_credentials(session, selection)
+                found = revocation.select_credentials(session, selection, svc.urls)
                 rows = [_row(row, svc.clock()) for row in found[:MAX_SHOWN]]
                 more = len(found) > MAX_SHOWN
         except BadgeServerError as exc:
