@@ -457,6 +457,52 @@ def test_a_private_credential_is_hidden_but_its_baked_image_still_verifies(app, 
     assert actions[-2:] == ["credential.visibility", "credential.visibility"]
 
 
+def test_a_reissued_credential_is_shared_or_kept_private_with_the_copy_it_replaced(
+    app, client, earned_credential
+):
+    from badgeserver.program import key_lifecycle
+
+    old = earned_credential
+    svc = services(app)
+    with svc.db.transaction() as session:
+        staff = sub.create_person(
+            session, email="keys@example.org", name="Kim Keys", staff=True, now=svc.clock()
+        )
+        key_lifecycle.revoke(
+            session, svc.issuing, svc.clock(), actor=staff, key_name="issuer-usbe-1", reason="Lost."
+        )
+        [item] = key_lifecycle.reissue(session, svc.issuing, svc.clock(), actor=staff)
+    new = item.new_id
+    owner = Signed(app, email_of(app, new))
+    old_page = client.get(f"/credentials/{old}", headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert f'A new credential replaces this one: <a href="/credentials/{new}">' in old_page
+
+    # Private on the new copy hides the replaced copy too: it names the same earner and achievement.
+    assert owner.post(f"/sharing/credentials/{new}", {"public": "0"}).status_code == 303
+    for cid in (old, new):
+        assert client.get(f"/credentials/{cid}", headers={"Accept": BROWSER}).status_code == 404, cid
+        assert client.get(f"/credentials/{cid}.json").status_code == 404, cid
+        assert owner.client.get(f"/credentials/{cid}").status_code == 200, cid
+    # Public again from the old copy's setting: both come back.
+    assert owner.post(f"/sharing/credentials/{old}", {"public": "1"}).status_code == 303
+    for cid in (old, new):
+        assert client.get(f"/credentials/{cid}.json").status_code == 200, cid
+    with svc.db.read() as session:
+        audited = session.scalars(
+            select(m.AuditEntry.subject_id).where(m.AuditEntry.action == "credential.visibility")
+        ).all()
+    assert sorted(audited) == sorted([old, new, old, new])
+
+    # A replaced copy never links the public to a replacement they may not see.
+    with svc.db.transaction() as session:
+        session.get(m.Credential, new).public = False
+    old_page = client.get(f"/credentials/{old}", headers={"Accept": BROWSER}).get_data(as_text=True)
+    assert "A new credential replaces this one" not in old_page and new not in old_page
+    assert f"/credentials/{new}" in owner.client.get(
+        f"/credentials/{old}", headers={"Accept": BROWSER}
+    ).get_data(as_text=True)
+
+
 def _stranger(app: Any) -> Signed:
     """Another educator, signed in."""
     svc = services(app)

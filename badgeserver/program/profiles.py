@@ -163,20 +163,45 @@ def own_credential(session: Session, person: m.Person, credential_id: str) -> m.
     return row
 
 
+def lineage(session: Session, row: m.Credential) -> list[m.Credential]:
+    """The credential and every copy in its reissue chain (what it replaced, and what replaced it),
+    oldest first: to its earner one credential, shared or kept private as one."""
+    chain = [row]
+    seen = {row.id}
+    while chain[0].replaces_id is not None and chain[0].replaces_id not in seen:
+        older = session.get(m.Credential, chain[0].replaces_id)
+        if older is None:
+            break
+        seen.add(older.id)
+        chain.insert(0, older)
+    while True:
+        newer = session.scalar(select(m.Credential).where(m.Credential.replaces_id == chain[-1].id))
+        if newer is None or newer.id in seen:
+            break
+        seen.add(newer.id)
+        chain.append(newer)
+    return chain
+
+
 def set_credential_public(
     session: Session, person: m.Person, credential_id: str, public: bool, *, now: datetime
 ) -> m.Credential:
-    """Publish one of the person's credentials, or make it private (only its earner may)."""
+    """Publish one of the person's credentials, or make it private (only its earner may).
+
+    The setting covers the whole reissue chain: a replaced copy's page links to its replacement and
+    names the same achievement and earner, so it is never public while the current copy is private."""
     row = own_credential(session, person, credential_id)
-    if row.public != public:
-        before = {"public": row.public}
-        row.public = public
+    for copy in lineage(session, row):
+        if copy.public == public or copy.earner_id != person.id:
+            continue
+        before = {"public": copy.public}
+        copy.public = public
         session.flush()
         audit.record(
             session,
             actor=person,
             action="credential.visibility",
-            subject=row,
+            subject=copy,
             now=now,
             before=before,
             after={"public": public},

@@ -12,10 +12,11 @@ from werkzeug.routing import BaseConverter
 from badgeserver import bakery
 from badgeserver.issuer.build import achievement_json
 from badgeserver.ld.contexts import OB_V3P0, VC_V2
-from badgeserver.program import issuing
+from badgeserver.program import issuing, profiles
 from badgeserver.program import public as published
 from badgeserver.store import models as m
 from badgeserver.web import share
+from badgeserver.web.auth import current_person
 from badgeserver.web.credential_access import badge_image, is_owner, keep_private, visible_credential
 from badgeserver.web.negotiate import (
     CREDENTIAL_JSON,
@@ -96,11 +97,19 @@ def credential(credential_id: Any) -> Response | str:
             said=said,
             share=share.share_page(row, said, svc.urls),
             standing=published.credential_state(row, svc.clock()),
-            replacement=session.scalar(select(m.Credential.id).where(m.Credential.replaces_id == row.id)),
+            replacement=_replacement(session, row),
             owner=owner,
             long_date=share.long_date,
             site_name=share.SITE_NAME,
         )
+
+
+def _replacement(session: Any, row: m.Credential) -> str | None:
+    """The id of the credential that replaced this one, when the viewer may see it."""
+    newer = session.scalar(select(m.Credential).where(m.Credential.replaces_id == row.id))
+    if newer is None or not profiles.may_see(newer, current_person()):
+        return None
+    return str(newer.id)
 
 
 def _version_note(row: m.Credential) -> str | None:
