@@ -16,6 +16,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -219,23 +220,19 @@ def test_the_credential_page_verifies_and_shares(browser, site):
     status, body, _ = _fetch(discovery)
     assert status == 200
     oembed = json.loads(body)
+    assert oembed["type"] == "rich" and (oembed["width"], oembed["height"]) == (160, 220)
     snippet = page.locator("#embed-code").input_value()
-    assert oembed["type"] == "rich" and oembed["html"] == (
-        '<div style="width:160px;height:220px;overflow:hidden;font:12px/1.25 sans-serif;text-align:center">'
-        f"{snippet}</div>"
-    )
+    link = f'<a href="{award["url"]}"'
+    assert snippet.startswith(link) and link in oembed["html"]
+    assert f'<img src="{award["url"]}.png"' in snippet and f'<img src="{award["url"]}.png"' in oembed["html"]
     # The QR code on the page loaded.
     assert page.locator("figure.qr img").evaluate("img => img.complete && img.naturalWidth > 0")
     context.close()
 
 
-def test_the_embed_snippet_renders_on_another_site(browser, site):
-    award = _award(site, "Maya Torres", "Crosscutting Concepts")
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(award["url"])
-    snippet = page.locator("#embed-code").input_value()
-    html = f"<!doctype html><html lang='en'><head><title>My site</title></head><body><p>My badges:</p>{snippet}</body></html>"
+@contextmanager
+def _another_site(html: str) -> Iterator[str]:
+    """Serve one page from another origin (a plain HTTP server on a free port); yields its URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the standard library's name
@@ -253,23 +250,87 @@ def test_the_embed_snippet_renders_on_another_site(browser, site):
     thread = threading.Thread(target=other.serve_forever, daemon=True)
     thread.start()
     try:
-        page.goto(f"http://127.0.0.1:{other.server_address[1]}/")
-        image = page.locator("a img")
-        image.wait_for()
-        page.wait_for_function("() => document.querySelector('a img').complete")
-        assert image.evaluate("img => img.naturalWidth") == 512
-        assert image.get_attribute("alt") == "Crosscutting Concepts badge"
-        assert page.locator("a").get_attribute("href") == award["url"]
-        assert page.locator("a").inner_text().strip() == (
-            "Crosscutting Concepts: earned by Maya Torres, issued by Utah State Board of Education"
-        )
-        _shot(page, "embed")
-        with page.expect_navigation():
-            page.locator("a").click()
-        assert page.url == award["url"] and page.locator("#report-title").inner_text() == "Verified"
+        yield f"http://127.0.0.1:{other.server_address[1]}/"
     finally:
         other.shutdown()
         other.server_close()
+
+
+def _page_with(body: str) -> str:
+    return f"<!doctype html><html lang='en'><head><title>My site</title></head><body>{body}</body></html>"
+
+
+def test_the_embed_snippet_renders_on_another_site(browser, site):
+    award = _award(site, "Maya Torres", "Crosscutting Concepts")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(award["url"])
+    snippet = page.locator("#embed-code").input_value()
+    try:
+        with _another_site(_page_with(f"<p>My badges:</p>{snippet}")) as url:
+            page.goto(url)
+            image = page.locator("a img")
+            image.wait_for()
+            page.wait_for_function("() => document.querySelector('a img').complete")
+            assert image.evaluate("img => img.naturalWidth") == 512
+            assert image.get_attribute("alt") == "Crosscutting Concepts badge"
+            assert page.locator("a").get_attribute("href") == award["url"]
+            assert page.locator("a").inner_text().strip() == (
+                "Crosscutting Concepts: earned by Maya Torres, issued by Utah State Board of Education"
+            )
+            _shot(page, "embed")
+            with page.expect_navigation():
+                page.locator("a").click()
+            assert page.url == award["url"] and page.locator("#report-title").inner_text() == "Verified"
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "size", "side", "caption"),
+    [
+        ("", (160, 220), 160, True),
+        ("&maxwidth=120", (120, 180), 120, True),
+        ("&maxheight=100", (160, 100), 40, True),
+        ("&maxwidth=100", (100, 100), 100, False),
+    ],
+)
+def test_an_oembed_box_holds_its_badge_and_caption(browser, site, query, size, side, caption):
+    """The longest caption of the demo, in each size: nothing spills out of the declared box."""
+    award = _award(site, "Ben Okafor", "Professional Collaboration & Ongoing Learning")
+    status, body, _ = _fetch(f"{site['base']}/oembed?url={award['url']}{query}")
+    assert status == 200
+    oembed = json.loads(body)
+    assert (oembed["width"], oembed["height"]) == size
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        with _another_site(_page_with(oembed["html"])) as url:
+            page.goto(url)
+            page.wait_for_function("() => document.querySelector('a img').complete")
+            box = page.locator("body > div")
+            width, height = size
+            assert box.evaluate("d => [d.offsetWidth, d.offsetHeight]") == [width, height]
+            # No content below or beside the box: nothing is clipped by the box's own edge.
+            assert box.evaluate("d => [d.scrollWidth, d.scrollHeight]") == [width, height]
+            image = page.locator("a img")
+            assert image.evaluate("i => [i.offsetWidth, i.offsetHeight, i.naturalWidth]") == [side, side, 512]
+            title = page.locator("a").get_attribute("title")
+            assert title == (
+                "Professional Collaboration & Ongoing Learning: earned by Ben Okafor, "
+                "issued by Utah State Board of Education"
+            )
+            text = page.locator("a span")
+            if caption:
+                bottom = text.evaluate("s => s.getBoundingClientRect().bottom")
+                top = box.evaluate("d => d.getBoundingClientRect().top")
+                assert bottom <= top + height
+                lines = text.evaluate("s => Math.round(s.getBoundingClientRect().height / 15)")
+                assert 1 <= lines <= 4
+            else:
+                assert text.count() == 0
+            _shot(page, f"oembed-{width}x{height}")
+    finally:
         context.close()
 
 

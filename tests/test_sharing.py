@@ -169,6 +169,18 @@ def test_the_embed_snippet_is_one_link_around_the_image_and_escapes_everything()
     assert snippet.endswith("</a>") and snippet.count("</a>") == 1
 
 
+def test_the_oembed_box_escapes_everything_and_holds_one_link():
+    html = links.oembed_html(HOSTILE, 160, 220, 160, caption=True)
+    parsed = _Elements()
+    parsed.feed(html)
+    assert [tag for tag, _ in parsed.elements] == ["div", "a", "img", "span"]
+    caption = 'STEM "&" <Society>: earned by Zoë </a><script>alert(1)</script>, issued by Utah <b>State</b>'
+    assert parsed.elements[1][1] == {"href": PAGE + '?a="1"&b=<2>', "title": caption, "style": "display:block"}
+    assert parsed.elements[2][1]["alt"] == 'STEM "&" <Society> badge'
+    assert "".join(parsed.text) == caption
+    assert "<script>" not in html and html.count("</a>") == 1 and html.endswith("</a></div>")
+
+
 def test_the_embed_caption_without_a_published_name():
     embed = links.Embed(PAGE, PAGE + ".png", "Crosscutting Concepts", "USBE", None)
     assert links.embed_caption(embed) == "Crosscutting Concepts: issued by USBE"
@@ -218,8 +230,12 @@ def test_oembed_document_and_its_thumbnail_only_where_it_fits():
         "provider_url": "https://badges.example.org",
         "cache_age": 3600,
         "html": (
-            '<div style="width:160px;height:220px;overflow:hidden;font:12px/1.25 sans-serif;'
-            f'text-align:center">{links.embed_html(embed)}</div>'
+            '<div style="width:160px;height:220px;overflow:hidden;font:12px/15px sans-serif;text-align:center">'
+            f'<a href="{PAGE}" title="Crosscutting Concepts: earned by Maya Torres, issued by USBE" '
+            f'style="display:block"><img src="{PAGE}.png" alt="Crosscutting Concepts badge" width="160" '
+            'height="160" style="display:block;margin:0 auto"><span style="display:-webkit-box;'
+            '-webkit-box-orient:vertical;-webkit-line-clamp:4;overflow:hidden;max-height:60px">'
+            "Crosscutting Concepts: earned by Maya Torres, issued by USBE</span></a></div>"
         ),
         "width": 160,
         "height": 220,

@@ -11,7 +11,9 @@ from markupsafe import escape
 
 LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
 EMBED_SIDE = 160  # the badge's side in the embed snippet, in CSS pixels
-EMBED_TEXT_HEIGHT = 60  # room for the line of text under the badge
+CAPTION_LINE = 15  # the caption's line height in CSS pixels (12 px text)
+CAPTION_LINES = 4  # an oEmbed caption longer than this ends in an ellipsis
+EMBED_TEXT_HEIGHT = CAPTION_LINE * CAPTION_LINES  # room for the caption under the badge
 MIN_EMBED_SIDE = 16
 MIN_CAPTION_WIDTH = 120  # narrower than this, the caption would wrap into a column of words
 OEMBED_CACHE_SECONDS = 3600  # an hour: a revocation reaches embedding sites soon
@@ -154,6 +156,31 @@ def embed_html(embed: Embed, side: int = EMBED_SIDE, *, caption: bool = True) ->
     return f'<a href="{escape(embed.page_url)}">{image}{text}</a>'
 
 
+def oembed_html(embed: Embed, width: int, height: int, side: int, *, caption: bool) -> str:
+    """The embed in a box of exactly width x height: the badge, then at most four lines of caption.
+
+    Inline styles only (an embedding site has none of ours): the image is a block, so no baseline gap
+    adds to the height, and a caption too long for four lines is cut at a line's end with an ellipsis
+    (the whole caption stays in the link's title)."""
+    image = (
+        f'<img src="{escape(embed.image_url)}" alt="{escape(embed.achievement)} badge" '
+        f'width="{int(side)}" height="{int(side)}" style="display:block;margin:0 auto">'
+    )
+    text = (
+        '<span style="display:-webkit-box;-webkit-box-orient:vertical;'
+        f'-webkit-line-clamp:{CAPTION_LINES};overflow:hidden;max-height:{EMBED_TEXT_HEIGHT}px">'
+        f"{escape(embed_caption(embed))}</span>"
+        if caption
+        else ""
+    )
+    return (
+        f'<div style="width:{int(width)}px;height:{int(height)}px;overflow:hidden;'
+        f'font:12px/{CAPTION_LINE}px sans-serif;text-align:center">'
+        f'<a href="{escape(embed.page_url)}" title="{escape(embed_caption(embed))}" '
+        f'style="display:block">{image}{text}</a></div>'
+    )
+
+
 class OEmbedSizeError(ValueError):
     """maxwidth and maxheight leave no room for the badge."""
 
@@ -195,11 +222,8 @@ def oembed_document(
         "provider_name": provider_name,
         "provider_url": provider_url,
         "cache_age": OEMBED_CACHE_SECONDS,
-        # A box of exactly the declared size: a long caption is clipped, never spills out of it.
-        "html": (
-            f'<div style="width:{width}px;height:{height}px;overflow:hidden;font:12px/1.25 sans-serif;'
-            f'text-align:center">{embed_html(embed, side, caption=with_caption)}</div>'
-        ),
+        # A box of exactly the declared size: a long caption ends in an ellipsis, never spills out.
+        "html": oembed_html(embed, width, height, side, caption=with_caption),
         "width": width,
         "height": height,
     }
