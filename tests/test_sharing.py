@@ -184,8 +184,9 @@ def test_the_oembed_box_escapes_everything_and_holds_one_link():
 def test_the_embed_caption_without_a_published_name():
     embed = links.Embed(PAGE, PAGE + ".png", "Crosscutting Concepts", "USBE", None)
     assert links.embed_caption(embed) == "Crosscutting Concepts: issued by USBE"
-    assert links.embed_html(embed, 40, caption=False) == (
-        f'<a href="{PAGE}"><img src="{PAGE}.png" alt="Crosscutting Concepts badge" width="40" height="40"></a>'
+    assert links.embed_html(embed) == (
+        f'<a href="{PAGE}"><img src="{PAGE}.png" alt="Crosscutting Concepts badge" width="160" height="160">'
+        "<br>Crosscutting Concepts: issued by USBE</a>"
     )
 
 

@@ -143,17 +143,16 @@ def embed_caption(embed: Embed) -> str:
     return f"{embed.achievement}: {earned}issued by {embed.issuer}"
 
 
-def embed_html(embed: Embed, side: int = EMBED_SIDE, *, caption: bool = True) -> str:
+def embed_html(embed: Embed) -> str:
     """The copy-and-paste HTML: a link to the page around the badge image, and a line of text.
 
     Plain HTML that needs no script and no style sheet; every value is escaped for an attribute or text.
     """
     image = (
         f'<img src="{escape(embed.image_url)}" alt="{escape(embed.achievement)} badge" '
-        f'width="{int(side)}" height="{int(side)}">'
+        f'width="{EMBED_SIDE}" height="{EMBED_SIDE}">'
     )
-    text = f"<br>{escape(embed_caption(embed))}" if caption else ""
-    return f'<a href="{escape(embed.page_url)}">{image}{text}</a>'
+    return f'<a href="{escape(embed.page_url)}">{image}<br>{escape(embed_caption(embed))}</a>'
 
 
 def oembed_html(embed: Embed, width: int, height: int, side: int, *, caption: bool) -> str:
