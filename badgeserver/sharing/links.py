@@ -143,15 +143,20 @@ def embed_caption(embed: Embed) -> str:
     return f"{embed.achievement}: {earned}issued by {embed.issuer}"
 
 
+def _badge_image(embed: Embed, side: int, style: str = "") -> str:
+    """The badge's <img>, `side` pixels square, with its alt text (and an inline style attribute)."""
+    return (
+        f'<img src="{escape(embed.image_url)}" alt="{escape(embed.achievement)} badge" '
+        f'width="{int(side)}" height="{int(side)}"{style}>'
+    )
+
+
 def embed_html(embed: Embed) -> str:
     """The copy-and-paste HTML: a link to the page around the badge image, and a line of text.
 
     Plain HTML that needs no script and no style sheet; every value is escaped for an attribute or text.
     """
-    image = (
-        f'<img src="{escape(embed.image_url)}" alt="{escape(embed.achievement)} badge" '
-        f'width="{EMBED_SIDE}" height="{EMBED_SIDE}">'
-    )
+    image = _badge_image(embed, EMBED_SIDE)
     return f'<a href="{escape(embed.page_url)}">{image}<br>{escape(embed_caption(embed))}</a>'
 
 
@@ -161,22 +166,19 @@ def oembed_html(embed: Embed, width: int, height: int, side: int, *, caption: bo
     Inline styles only (an embedding site has none of ours): the image is a block, so no baseline gap
     adds to the height, and a caption too long for four lines is cut at a line's end with an ellipsis
     (the whole caption stays in the link's title)."""
-    image = (
-        f'<img src="{escape(embed.image_url)}" alt="{escape(embed.achievement)} badge" '
-        f'width="{int(side)}" height="{int(side)}" style="display:block;margin:0 auto">'
-    )
+    image = _badge_image(embed, side, ' style="display:block;margin:0 auto"')
+    words = escape(embed_caption(embed))
     text = (
         '<span style="display:-webkit-box;-webkit-box-orient:vertical;'
         f'-webkit-line-clamp:{CAPTION_LINES};overflow:hidden;max-height:{EMBED_TEXT_HEIGHT}px">'
-        f"{escape(embed_caption(embed))}</span>"
+        f"{words}</span>"
         if caption
         else ""
     )
     return (
         f'<div style="width:{int(width)}px;height:{int(height)}px;overflow:hidden;'
         f'font:12px/{CAPTION_LINE}px sans-serif;text-align:center">'
-        f'<a href="{escape(embed.page_url)}" title="{escape(embed_caption(embed))}" '
-        f'style="display:block">{image}{text}</a></div>'
+        f'<a href="{escape(embed.page_url)}" title="{words}" style="display:block">{image}{text}</a></div>'
     )
 
 
